@@ -8,6 +8,7 @@
 # Idempotent: if MOUNT_DIR is already an XFS mount it only prints it. Needs root (loop mount).
 # Prints the mount point as the last line of stdout; progress goes to stderr.
 set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
 
 mnt="${1:-/mnt/silo-xfs}"
 img="${SILO_XFS_IMAGE:-/var/tmp/silo-xfs.img}"
