@@ -1,0 +1,261 @@
+/**
+ * Tarball ingest: stream gunzip -> tar -> hash -> CAS, never holding the whole tarball.
+ * The tarball's SRI integrity is checked over the compressed bytes as they pass; the
+ * caller writes the index row only after this resolves.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import tar from "tar-stream";
+import type { CasWriter } from "../store/cas.ts";
+import type { FileMap, PackageManifest } from "../store/index_db.ts";
+
+/** Why an ingest failed. `truncated` may be a network hiccup; the fetcher retries those. */
+export type TarballErrorKind = "integrity" | "truncated" | "corrupt" | "unsafe-path" | "too-large";
+
+/** A tarball silo refuses, naming the package and what to do. */
+export class TarballError extends Error {
+  readonly kind: TarballErrorKind;
+  readonly package: string;
+  constructor(kind: TarballErrorKind, pkg: string, message: string, options?: ErrorOptions) {
+    super(`${pkg}: ${message}`, options);
+    this.name = "TarballError";
+    this.kind = kind;
+    this.package = pkg;
+  }
+}
+
+/** An entry the ingest skipped instead of storing, and why. */
+export interface SkippedEntry {
+  path: string;
+  reason: "symlink" | "hardlink" | "device" | "other";
+}
+
+/** What the caller knows about the tarball. */
+export interface IngestOptions {
+  /** For messages: "name@version". */
+  label: string;
+  /** Expected SRI ("sha512-..." or "sha1-...", possibly several); checked before success. */
+  integrity?: string;
+  /** Refuse when the unpacked total passes this many bytes. Default: 100x the compressed size, at least 64 MiB. */
+  maxUnpackedBytes?: number;
+}
+
+/** The stored result. */
+export interface IngestResult {
+  files: FileMap;
+  manifest: PackageManifest;
+  unpackedSize: number;
+  /** sha512 SRI of the compressed bytes (the verified one, or the computed one when none was given). */
+  integrity: string;
+  skipped: SkippedEntry[];
+  /** Files this ingest newly published (the rest were already in the store). */
+  written: number;
+  compressedBytes: number;
+}
+
+// Files above this are streamed to a temp file instead of buffered.
+const STREAM_THRESHOLD = 8 * 1024 * 1024;
+const RATIO_LIMIT = 100;
+const RATIO_FLOOR = 64 * 1024 * 1024;
+
+/** Parse an SRI string into the strongest algorithm silo can check. */
+export function parseIntegrity(sri: string): { algorithm: "sha512" | "sha1"; digest: string } | undefined {
+  const parts = sri.trim().split(/\s+/).map((p) => p.match(/^(sha512|sha1)-([A-Za-z0-9+/=]+)/)).filter((m) => m);
+  const best = parts.find((m) => m![1] === "sha512") ?? parts.find((m) => m![1] === "sha1");
+  return best ? { algorithm: best[1] as "sha512" | "sha1", digest: best[2] } : undefined;
+}
+
+/**
+ * The path a tar entry lands at inside the package: the first segment stripped (as npm
+ * does), `.` and empty segments dropped. Throws on absolute paths and `..`.
+ */
+export function entryPath(name: string, label: string): string {
+  if (name.startsWith("/") || /^[a-zA-Z]:[\\/]/.test(name) || name.startsWith("\\")) {
+    throw new TarballError("unsafe-path", label, `tar entry "${name}" has an absolute path; refusing the tarball`);
+  }
+  const segments = name.split("/").filter((s) => s !== "" && s !== ".");
+  if (segments.includes("..")) {
+    throw new TarballError("unsafe-path", label, `tar entry "${name}" escapes the package with ".."; refusing the tarball`);
+  }
+  return segments.slice(1).join("/");
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  return btoa(s);
+}
+
+/**
+ * Stream a .tgz into the store.
+ *
+ * @example
+ * ```ts ignore
+ * const res = await fetch(url);
+ * const result = await ingestTarball(res.body!, cas, { label: "a@1.0.0", integrity });
+ * ```
+ */
+export async function ingestTarball(
+  source: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>,
+  cas: CasWriter,
+  options: IngestOptions,
+): Promise<IngestResult> {
+  const { label } = options;
+  const expected = options.integrity ? parseIntegrity(options.integrity) : undefined;
+  if (options.integrity && !expected) {
+    throw new TarballError("integrity", label, `unsupported integrity "${options.integrity}" (silo checks sha512 and sha1)`);
+  }
+  const tarballHash = await cas.hasher.create(expected?.algorithm ?? "sha512");
+  let compressedBytes = 0;
+  const tap = async function* () {
+    for await (const chunk of source as AsyncIterable<Uint8Array>) {
+      tarballHash.update(chunk);
+      compressedBytes += chunk.length;
+      yield chunk;
+    }
+  };
+
+  const result: IngestResult = {
+    files: {},
+    manifest: {},
+    unpackedSize: 0,
+    integrity: "",
+    skipped: [],
+    written: 0,
+    compressedBytes: 0,
+  };
+  const extract = tar.extract();
+  const piping = pipeline(Readable.from(tap()), createGunzip(), extract);
+  piping.catch(() => {}); // surfaced through the entry loop and the await below
+
+  try {
+    for await (const entry of extract) {
+      const header = entry.header;
+      const type = header.type ?? "file";
+      if (type !== "file" && type !== "contiguous-file") {
+        if (type !== "directory") {
+          result.skipped.push({ path: header.name, reason: skipReason(type) });
+        }
+        entry.resume();
+        continue;
+      }
+      const relative = entryPath(header.name, label);
+      const size = header.size ?? 0;
+      result.unpackedSize += size;
+      const limit = options.maxUnpackedBytes ?? Math.max(RATIO_FLOOR, compressedBytes * RATIO_LIMIT);
+      if (result.unpackedSize > limit) {
+        throw new TarballError(
+          "too-large",
+          label,
+          `unpacks to more than ${limit} bytes (${result.unpackedSize} so far from ${compressedBytes} compressed); refusing a likely tar bomb`,
+        );
+      }
+      // setuid/setgid/sticky bits are dropped: only "executable or not" survives into the store.
+      const exec = ((header.mode ?? 0o644) & 0o111) !== 0;
+      const body = entry as AsyncIterable<Uint8Array>;
+      const stored = size > STREAM_THRESHOLD
+        ? await streamToStore(body, cas, exec, size, label)
+        : await cas.writeBytes(await readEntry(body, size, label, relative), exec);
+      if (stored.written) result.written++;
+      result.files[relative] = {
+        digest: stored.digest,
+        mode: exec ? 0o755 : 0o644,
+        size: stored.size,
+        checkedAt: stored.checkedAt,
+      };
+      if (relative === "package.json" && size <= STREAM_THRESHOLD) {
+        result.manifest = readManifest(cas.layout.filePath(stored.digest, exec));
+      }
+    }
+    await piping;
+  } catch (error) {
+    extract.destroy();
+    throw classify(error, label);
+  }
+
+  result.compressedBytes = compressedBytes;
+  const actual = toBase64(tarballHash.digestBytes());
+  if (expected && actual !== expected.digest) {
+    throw new TarballError(
+      "integrity",
+      label,
+      `integrity mismatch: the lockfile expects ${expected.algorithm}-${expected.digest} but the tarball is ${expected.algorithm}-${actual}. ` +
+        "The registry served different bytes than the lockfile recorded; check the registry, or update the lockfile if the change is expected.",
+    );
+  }
+  result.integrity = expected ? `${expected.algorithm}-${actual}` : `sha512-${actual}`;
+  return result;
+}
+
+function skipReason(type: string): SkippedEntry["reason"] {
+  if (type === "symlink") return "symlink";
+  if (type === "link") return "hardlink";
+  if (type === "character-device" || type === "block-device" || type === "fifo") return "device";
+  return "other";
+}
+
+async function readEntry(entry: AsyncIterable<Uint8Array>, size: number, label: string, name: string): Promise<Uint8Array> {
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for await (const chunk of entry) {
+    if (offset + chunk.length > size) throw new TarballError("corrupt", label, `tar entry ${name} is longer than its header says`);
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  if (offset !== size) throw new TarballError("truncated", label, `tar entry ${name} ended early`);
+  return bytes;
+}
+
+async function streamToStore(entry: AsyncIterable<Uint8Array>, cas: CasWriter, exec: boolean, size: number, label: string) {
+  const tmp = cas.tempPath();
+  const hash = await cas.hasher.create("sha512");
+  const fd = fs.openSync(tmp, "wx", 0o600);
+  let written = 0;
+  try {
+    for await (const chunk of entry) {
+      hash.update(chunk);
+      fs.writeSync(fd, chunk);
+      written += chunk.length;
+    }
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
+  fs.closeSync(fd);
+  if (written !== size) {
+    fs.rmSync(tmp, { force: true });
+    throw new TarballError("truncated", label, `a ${size}-byte tar entry ended after ${written} bytes`);
+  }
+  const digest = Array.from(hash.digestBytes(), (b) => b.toString(16).padStart(2, "0")).join("");
+  return await cas.publishTemp(tmp, digest, size, exec);
+}
+
+function readManifest(file: string): PackageManifest {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
+    const { name, version, bin, directories, scripts } = pkg ?? {};
+    return { name, version, bin, directories, scripts };
+  } catch {
+    return {}; // a broken package.json is the package's problem; npm installs it too
+  }
+}
+
+function classify(error: unknown, label: string): Error {
+  if (error instanceof TarballError) return error;
+  const e = error as { code?: string; message?: string };
+  const message = String(e?.message ?? error);
+  if (e?.code === "Z_BUF_ERROR" || /unexpected end|premature|truncat/i.test(message)) {
+    return new TarballError("truncated", label, `the tarball ends early (truncated download or file): ${message}`, {
+      cause: error,
+    });
+  }
+  if (e?.code?.startsWith?.("Z_") || /incorrect header|invalid|checksum/i.test(message)) {
+    return new TarballError("corrupt", label, `the tarball is not a valid .tgz: ${message}`, { cause: error });
+  }
+  return error as Error;
+}

@@ -1,0 +1,208 @@
+/**
+ * SQLite over FFI, written once against a small bindings table that each runtime
+ * adapter (ffi_deno.ts, ffi_bun.ts) fills with its own dlopen symbols. `P` is the
+ * runtime's pointer representation, opaque here.
+ *
+ * @module
+ */
+import { runTransaction, type SqliteDatabase, SqliteError, type SqliteStatement, type SqlRow, type SqlValue } from "./types.ts";
+
+/** The libsqlite3 calls the driver makes, with runtime pointer types hidden behind `P`. */
+export interface SqliteBindings<P> {
+  readonly libraryVersion: string;
+  open(filename: Uint8Array, out: BigUint64Array, flags: number): number;
+  pointerFrom(out: BigUint64Array): P;
+  close(db: P): number;
+  errmsg(db: P): string;
+  busyTimeout(db: P, ms: number): number;
+  exec(db: P, sql: Uint8Array): number;
+  prepare(db: P, sql: Uint8Array, out: BigUint64Array): number;
+  bindText(stmt: P, index: number, bytes: Uint8Array, length: number): number;
+  bindBlob(stmt: P, index: number, bytes: Uint8Array, length: number): number;
+  bindInt64(stmt: P, index: number, value: bigint): number;
+  bindDouble(stmt: P, index: number, value: number): number;
+  bindNull(stmt: P, index: number): number;
+  step(stmt: P): number;
+  reset(stmt: P): number;
+  clearBindings(stmt: P): number;
+  finalize(stmt: P): number;
+  columnCount(stmt: P): number;
+  columnName(stmt: P, index: number): string;
+  columnType(stmt: P, index: number): number;
+  columnInt64(stmt: P, index: number): number | bigint;
+  columnDouble(stmt: P, index: number): number;
+  columnBytes(stmt: P, index: number): number;
+  /** Copy of the column's bytes (text or blob): SQLite reuses the memory on the next step. */
+  columnData(stmt: P, index: number, kind: "text" | "blob", length: number): Uint8Array;
+  changes(db: P): number;
+}
+
+const SQLITE_OK = 0;
+const SQLITE_ROW = 100;
+const SQLITE_DONE = 101;
+const OPEN_READONLY = 0x1;
+const OPEN_READWRITE = 0x2;
+const OPEN_CREATE = 0x4;
+const OPEN_NOMUTEX = 0x8000;
+const INTEGER = 1, FLOAT = 2, TEXT = 3, BLOB = 4;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(1); // a non-null pointer for zero-length text/blob (a null one binds NULL)
+
+function cString(text: string): Uint8Array {
+  return encoder.encode(text + "\0");
+}
+
+class FfiStatement<P> implements SqliteStatement {
+  #b: SqliteBindings<P>;
+  #db: FfiDatabase<P>;
+  #stmt: P;
+  #columns: string[];
+  constructor(b: SqliteBindings<P>, db: FfiDatabase<P>, stmt: P) {
+    this.#b = b;
+    this.#db = db;
+    this.#stmt = stmt;
+    const count = b.columnCount(stmt);
+    this.#columns = Array.from({ length: count }, (_, i) => b.columnName(stmt, i));
+  }
+
+  #bind(params: SqlValue[]): void {
+    const b = this.#b, s = this.#stmt;
+    for (let i = 0; i < params.length; i++) {
+      const v = params[i], index = i + 1;
+      let rc: number;
+      if (v === null || v === undefined) rc = b.bindNull(s, index);
+      else if (typeof v === "string") {
+        const bytes = encoder.encode(v);
+        rc = b.bindText(s, index, bytes.length ? bytes : EMPTY, bytes.length);
+      } else if (typeof v === "number") {
+        rc = Number.isInteger(v) ? b.bindInt64(s, index, BigInt(v)) : b.bindDouble(s, index, v);
+      } else if (typeof v === "bigint") rc = b.bindInt64(s, index, v);
+      else rc = b.bindBlob(s, index, v.length ? v : EMPTY, v.length);
+      if (rc !== SQLITE_OK) this.#db.fail(rc, "bind");
+    }
+  }
+
+  #row(): SqlRow {
+    const b = this.#b, s = this.#stmt, row: SqlRow = {};
+    for (let i = 0; i < this.#columns.length; i++) {
+      const type = b.columnType(s, i);
+      let value: SqlValue;
+      if (type === INTEGER) {
+        const n = b.columnInt64(s, i);
+        value = typeof n === "bigint" && n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= BigInt(Number.MIN_SAFE_INTEGER)
+          ? Number(n)
+          : n;
+      } else if (type === FLOAT) value = b.columnDouble(s, i);
+      else if (type === TEXT) value = decoder.decode(b.columnData(s, i, "text", b.columnBytes(s, i)));
+      else if (type === BLOB) value = b.columnData(s, i, "blob", b.columnBytes(s, i));
+      else value = null;
+      row[this.#columns[i]] = value;
+    }
+    return row;
+  }
+
+  #iterate(params: SqlValue[], limit: number): SqlRow[] {
+    const b = this.#b, s = this.#stmt;
+    this.#bind(params);
+    const rows: SqlRow[] = [];
+    try {
+      for (;;) {
+        const rc = b.step(s);
+        if (rc === SQLITE_ROW) {
+          rows.push(this.#row());
+          if (rows.length >= limit) break;
+        } else if (rc === SQLITE_DONE) break;
+        else this.#db.fail(rc, "step");
+      }
+    } finally {
+      b.reset(s);
+      b.clearBindings(s);
+    }
+    return rows;
+  }
+
+  run(...params: SqlValue[]): number {
+    this.#iterate(params, Infinity);
+    return this.#b.changes(this.#db.handle);
+  }
+  all(...params: SqlValue[]): SqlRow[] {
+    return this.#iterate(params, Infinity);
+  }
+  get(...params: SqlValue[]): SqlRow | undefined {
+    return this.#iterate(params, 1)[0];
+  }
+  finalize(): void {
+    this.#b.finalize(this.#stmt);
+  }
+}
+
+class FfiDatabase<P> implements SqliteDatabase {
+  readonly driver = "ffi" as const;
+  readonly version: string;
+  readonly handle: P;
+  #b: SqliteBindings<P>;
+  #path: string;
+  #cache = new Map<string, FfiStatement<P>>();
+  #out = new BigUint64Array(1);
+
+  constructor(b: SqliteBindings<P>, path: string, readonly: boolean) {
+    this.#b = b;
+    this.#path = path;
+    this.version = b.libraryVersion;
+    const flags = (readonly ? OPEN_READONLY : OPEN_READWRITE | OPEN_CREATE) | OPEN_NOMUTEX;
+    const rc = b.open(cString(path), this.#out, flags);
+    this.handle = b.pointerFrom(this.#out);
+    if (rc !== SQLITE_OK) {
+      const message = b.errmsg(this.handle);
+      b.close(this.handle);
+      throw new SqliteError(`cannot open SQLite database ${path}: ${message}`, rc & 0xff);
+    }
+  }
+
+  fail(rc: number, what: string): never {
+    throw new SqliteError(`SQLite ${what} failed on ${this.#path}: ${this.#b.errmsg(this.handle)}`, rc & 0xff);
+  }
+
+  exec(sql: string): void {
+    const rc = this.#b.exec(this.handle, cString(sql));
+    if (rc !== SQLITE_OK) this.fail(rc, "exec");
+  }
+
+  prepare(sql: string): SqliteStatement {
+    let stmt = this.#cache.get(sql);
+    if (!stmt) {
+      const rc = this.#b.prepare(this.handle, cString(sql), this.#out);
+      if (rc !== SQLITE_OK) this.fail(rc, `prepare (${sql.slice(0, 60)})`);
+      stmt = new FfiStatement(this.#b, this, this.#b.pointerFrom(this.#out));
+      this.#cache.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return runTransaction(this, fn);
+  }
+
+  close(): void {
+    for (const stmt of this.#cache.values()) stmt.finalize();
+    this.#cache.clear();
+    this.#b.close(this.handle);
+  }
+}
+
+/** Open `path` through the given bindings. */
+export function openFfiSqlite<P>(bindings: SqliteBindings<P>, path: string, readonly = false): SqliteDatabase {
+  return new FfiDatabase(bindings, path, readonly);
+}
+
+/** Library names to try, in order; `SILO_SQLITE_PATH` overrides. */
+export function sqliteLibraryCandidates(platform: string, override?: string): string[] {
+  if (override) return [override];
+  if (platform === "darwin") {
+    return ["/usr/lib/libsqlite3.dylib", "/opt/homebrew/opt/sqlite/lib/libsqlite3.dylib", "libsqlite3.dylib"];
+  }
+  if (platform === "win32") return ["sqlite3.dll", "winsqlite3.dll"];
+  return ["libsqlite3.so.0", "libsqlite3.so"];
+}

@@ -1,0 +1,60 @@
+/**
+ * Where things live inside a store directory (format v1), and where the default store is.
+ *
+ * @module
+ */
+import { mkdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import process from "node:process";
+
+/** The store format version; a new layout gets a new folder beside this one. */
+export const STORE_VERSION = "v1";
+
+/** Paths inside one store. */
+export class StoreLayout {
+  /** The store root the user named. */
+  readonly root: string;
+  /** `<root>/v1` */
+  readonly base: string;
+  /** `<root>/v1/files` */
+  readonly files: string;
+  /** `<root>/v1/tmp`: temp files on the store's filesystem, for atomic publishes. */
+  readonly tmp: string;
+  /** `<root>/v1/trash`: removed files wait here until they are deleted off the lock. */
+  readonly trash: string;
+  /** `<root>/v1/index.db` */
+  readonly indexDb: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.base = path.join(this.root, STORE_VERSION);
+    this.files = path.join(this.base, "files");
+    this.tmp = path.join(this.base, "tmp");
+    this.trash = path.join(this.base, "trash");
+    this.indexDb = path.join(this.base, "index.db");
+  }
+
+  /** The CAS path of a sha512 hex digest; executables are a separate inode with `-exec`. */
+  filePath(digest: string, exec: boolean): string {
+    return path.join(this.files, digest.slice(0, 2), exec ? `${digest.slice(2)}-exec` : digest.slice(2));
+  }
+
+  /** Create the folders (all 256 shards up front, so the write path never mkdirs). */
+  ensure(): void {
+    mkdirSync(this.tmp, { recursive: true });
+    mkdirSync(this.trash, { recursive: true });
+    for (let i = 0; i < 256; i++) {
+      mkdirSync(path.join(this.files, i.toString(16).padStart(2, "0")), { recursive: true });
+    }
+  }
+}
+
+/** The default store: $SILO_STORE_DIR, else the platform cache dir. */
+export function defaultStoreDir(env: Record<string, string | undefined> = process.env, platform = process.platform): string {
+  if (env.SILO_STORE_DIR) return env.SILO_STORE_DIR;
+  const home = env.HOME ?? env.USERPROFILE ?? os.homedir();
+  if (platform === "darwin") return path.join(home, "Library", "Caches", "silo");
+  if (platform === "win32") return path.join(env.LOCALAPPDATA ?? path.join(home, "AppData", "Local"), "silo");
+  return path.join(env.XDG_CACHE_HOME ?? path.join(home, ".cache"), "silo");
+}

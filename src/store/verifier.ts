@@ -1,0 +1,186 @@
+/**
+ * The verifier. Per file: a lock-free fast path when the CAS file's mtime is within
+ * 100 ms of the recorded checkedAt; otherwise it takes the writer's keyed lock,
+ * re-stats and re-hashes, and only then may it remove a bad file (moved into trash
+ * under the lock, deleted later).
+ *
+ * @module
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { casMode } from "./cas.ts";
+import type { Hasher } from "./hasher.ts";
+import type { FileEntry, PackageRecord, StoreIndex } from "./index_db.ts";
+import type { KeyedMutex } from "./keyed_mutex.ts";
+import type { StoreLayout } from "./layout.ts";
+
+/** How close (ms) a file's mtime must be to checkedAt for the verifier to trust it without hashing. */
+export const FAST_PATH_WINDOW_MS = 100;
+
+/** Why a file failed. */
+export type FileProblemReason = "missing" | "modified" | "wrong-mode" | "not-a-file";
+
+/** One bad file of a package. */
+export interface FileProblem {
+  path: string;
+  digest: string;
+  reason: FileProblemReason;
+}
+
+/** The verdict on one package. */
+export interface PackageReport {
+  key: string;
+  name: string;
+  version: string;
+  ok: boolean;
+  problems: FileProblem[];
+}
+
+/** The verdict on the whole store. */
+export interface VerifyReport {
+  packages: number;
+  files: number;
+  /** Files checked by re-hashing (the rest took the fast path). */
+  rehashed: number;
+  bad: PackageReport[];
+  /** With repair: how many bad files and rows were removed. */
+  removedFiles: number;
+  removedRows: number;
+}
+
+/** Outcome for a single CAS file. */
+export interface FileVerdict {
+  ok: boolean;
+  reason?: FileProblemReason;
+  /** The mtime observed when the file was found good (new checkedAt). */
+  checkedAt?: number;
+  rehashed: boolean;
+}
+
+/** Options for a verification run. */
+export interface VerifyOptions {
+  /** Remove bad files (under the lock) and the rows that use them, so the next install re-fetches. */
+  repair?: boolean;
+  /** Called once per package as it is judged. */
+  onPackage?: (report: PackageReport) => void;
+}
+
+/**
+ * Checks stored files against their digests.
+ *
+ * @example
+ * ```ts ignore
+ * const report = await verifier.verifyAll({ repair: false });
+ * if (report.bad.length) console.log(report.bad.map((b) => b.name));
+ * ```
+ */
+export class Verifier {
+  readonly layout: StoreLayout;
+  readonly index: StoreIndex;
+  readonly hasher: Hasher;
+  readonly mutex: KeyedMutex;
+
+  constructor(layout: StoreLayout, index: StoreIndex, hasher: Hasher, mutex: KeyedMutex) {
+    this.layout = layout;
+    this.index = index;
+    this.hasher = hasher;
+    this.mutex = mutex;
+  }
+
+  /** Judge one file; with `repair`, a bad file is moved out of the CAS path under the lock. */
+  async verifyFile(entry: FileEntry, repair = false): Promise<FileVerdict> {
+    const exec = (entry.mode & 0o111) !== 0;
+    const casPath = this.layout.filePath(entry.digest, exec);
+    const st = fs.lstatSync(casPath, { throwIfNoEntry: false });
+    if (
+      st?.isFile() && st.size === entry.size && (st.mode & 0o777) === casMode(exec) &&
+      Math.abs(st.mtimeMs - entry.checkedAt) <= FAST_PATH_WINDOW_MS
+    ) {
+      return { ok: true, checkedAt: entry.checkedAt, rehashed: false };
+    }
+    // Slow path: a writer may be mid-publish on this path; wait for it, then judge what is there.
+    return await this.mutex.run(casPath, () => {
+      const now = fs.lstatSync(casPath, { throwIfNoEntry: false });
+      if (!now) return { ok: false, reason: "missing" as const, rehashed: false };
+      let verdict: FileVerdict;
+      if (!now.isFile()) verdict = { ok: false, reason: "not-a-file", rehashed: false };
+      else if (this.hasher.sha512Hex(fs.readFileSync(casPath)) !== entry.digest || now.size !== entry.size) {
+        verdict = { ok: false, reason: "modified", rehashed: true };
+      } else if ((now.mode & 0o777) !== casMode(exec)) verdict = { ok: false, reason: "wrong-mode", rehashed: true };
+      else return { ok: true, checkedAt: now.mtimeMs, rehashed: true };
+      if (repair) this.#discard(casPath);
+      return verdict;
+    });
+  }
+
+  /** Judge one package row. */
+  async verifyPackage(record: PackageRecord, options: VerifyOptions = {}): Promise<PackageReport> {
+    return (await this.#verifyRecord(record, new Map(), options.repair ?? false)).report;
+  }
+
+  /** Judge every package in the index. */
+  async verifyAll(options: VerifyOptions = {}): Promise<VerifyReport> {
+    const repair = options.repair ?? false;
+    const cache = new Map<string, Promise<FileVerdict>>(); // files shared by packages are judged once
+    const result: VerifyReport = { packages: 0, files: 0, rehashed: 0, bad: [], removedFiles: 0, removedRows: 0 };
+    const refreshed: PackageRecord[] = [];
+    for (const record of this.index.records()) {
+      const { report, changed } = await this.#verifyRecord(record, cache, repair);
+      result.packages++;
+      if (!report.ok) result.bad.push(report);
+      else if (changed) refreshed.push(record);
+      options.onPackage?.(report);
+    }
+    for (const verdict of await Promise.all(cache.values())) {
+      result.files++;
+      if (verdict.rehashed) result.rehashed++;
+      if (repair && !verdict.ok && verdict.reason !== "missing") result.removedFiles++;
+    }
+    // Files found good by hashing get their new mtime recorded, so the next run takes the fast path.
+    this.index.putMany(refreshed);
+    if (repair && result.bad.length) {
+      this.index.deleteMany(result.bad.map((b) => b.key));
+      result.removedRows = result.bad.length;
+    }
+    this.emptyTrash();
+    return result;
+  }
+
+  async #verifyRecord(
+    record: PackageRecord,
+    cache: Map<string, Promise<FileVerdict>>,
+    repair: boolean,
+  ): Promise<{ report: PackageReport; changed: boolean }> {
+    const problems: FileProblem[] = [];
+    let changed = false;
+    for (const [filePath, entry] of Object.entries(record.files)) {
+      const id = `${entry.digest}:${entry.mode & 0o111 ? "x" : ""}`;
+      let pending = cache.get(id);
+      if (!pending) cache.set(id, pending = this.verifyFile(entry, repair));
+      const verdict = await pending;
+      if (!verdict.ok) problems.push({ path: filePath, digest: entry.digest, reason: verdict.reason! });
+      else if (verdict.checkedAt !== undefined && verdict.checkedAt !== entry.checkedAt) {
+        entry.checkedAt = verdict.checkedAt;
+        changed = true;
+      }
+    }
+    const report = { key: record.key, name: record.name, version: record.version, ok: problems.length === 0, problems };
+    return { report, changed };
+  }
+
+  // Called with the file's lock held: the rename is atomic, the delete happens later off the lock.
+  #discard(casPath: string): void {
+    try {
+      fs.renameSync(casPath, path.join(this.layout.trash, `${path.basename(casPath)}-${Date.now().toString(36)}`));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+  }
+
+  /** Delete what earlier removals moved into trash. */
+  emptyTrash(): void {
+    for (const name of fs.readdirSync(this.layout.trash)) {
+      fs.rmSync(path.join(this.layout.trash, name), { recursive: true, force: true });
+    }
+  }
+}
