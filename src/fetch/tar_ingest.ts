@@ -44,6 +44,9 @@ export interface IngestOptions {
   maxUnpackedBytes?: number;
 }
 
+/** Tarball bytes: a network body, a file stream, or bytes already in memory. */
+export type TarballSource = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array> | Uint8Array;
+
 /** The stored result. */
 export interface IngestResult {
   files: FileMap;
@@ -64,7 +67,9 @@ const RATIO_FLOOR = 64 * 1024 * 1024;
 
 /** Parse an SRI string into the strongest algorithm silo can check. */
 export function parseIntegrity(sri: string): { algorithm: "sha512" | "sha1"; digest: string } | undefined {
-  const parts = sri.trim().split(/\s+/).map((p) => p.match(/^(sha512|sha1)-([A-Za-z0-9+/=]+)/)).filter((m) => m);
+  const parts = sri.trim().split(/\s+/).map((p) => p.match(/^(sha512|sha1)-([A-Za-z0-9+/=]+)/)).filter((m) =>
+    m
+  );
   const best = parts.find((m) => m![1] === "sha512") ?? parts.find((m) => m![1] === "sha1");
   return best ? { algorithm: best[1] as "sha512" | "sha1", digest: best[2] } : undefined;
 }
@@ -75,11 +80,19 @@ export function parseIntegrity(sri: string): { algorithm: "sha512" | "sha1"; dig
  */
 export function entryPath(name: string, label: string): string {
   if (name.startsWith("/") || /^[a-zA-Z]:[\\/]/.test(name) || name.startsWith("\\")) {
-    throw new TarballError("unsafe-path", label, `tar entry "${name}" has an absolute path; refusing the tarball`);
+    throw new TarballError(
+      "unsafe-path",
+      label,
+      `tar entry "${name}" has an absolute path; refusing the tarball`,
+    );
   }
   const segments = name.split("/").filter((s) => s !== "" && s !== ".");
   if (segments.includes("..")) {
-    throw new TarballError("unsafe-path", label, `tar entry "${name}" escapes the package with ".."; refusing the tarball`);
+    throw new TarballError(
+      "unsafe-path",
+      label,
+      `tar entry "${name}" escapes the package with ".."; refusing the tarball`,
+    );
   }
   return segments.slice(1).join("/");
 }
@@ -100,19 +113,24 @@ function toBase64(bytes: Uint8Array): string {
  * ```
  */
 export async function ingestTarball(
-  source: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>,
+  source: TarballSource,
   cas: CasWriter,
   options: IngestOptions,
 ): Promise<IngestResult> {
   const { label } = options;
   const expected = options.integrity ? parseIntegrity(options.integrity) : undefined;
   if (options.integrity && !expected) {
-    throw new TarballError("integrity", label, `unsupported integrity "${options.integrity}" (silo checks sha512 and sha1)`);
+    throw new TarballError(
+      "integrity",
+      label,
+      `unsupported integrity "${options.integrity}" (silo checks sha512 and sha1)`,
+    );
   }
   const tarballHash = await cas.hasher.create(expected?.algorithm ?? "sha512");
   let compressedBytes = 0;
   const tap = async function* () {
-    for await (const chunk of source as AsyncIterable<Uint8Array>) {
+    const chunks = source instanceof Uint8Array ? [source] : source as AsyncIterable<Uint8Array>;
+    for await (const chunk of chunks) {
       tarballHash.update(chunk);
       compressedBytes += chunk.length;
       yield chunk;
@@ -198,11 +216,18 @@ function skipReason(type: string): SkippedEntry["reason"] {
   return "other";
 }
 
-async function readEntry(entry: AsyncIterable<Uint8Array>, size: number, label: string, name: string): Promise<Uint8Array> {
+async function readEntry(
+  entry: AsyncIterable<Uint8Array>,
+  size: number,
+  label: string,
+  name: string,
+): Promise<Uint8Array> {
   const bytes = new Uint8Array(size);
   let offset = 0;
   for await (const chunk of entry) {
-    if (offset + chunk.length > size) throw new TarballError("corrupt", label, `tar entry ${name} is longer than its header says`);
+    if (offset + chunk.length > size) {
+      throw new TarballError("corrupt", label, `tar entry ${name} is longer than its header says`);
+    }
     bytes.set(chunk, offset);
     offset += chunk.length;
   }
@@ -210,7 +235,13 @@ async function readEntry(entry: AsyncIterable<Uint8Array>, size: number, label: 
   return bytes;
 }
 
-async function streamToStore(entry: AsyncIterable<Uint8Array>, cas: CasWriter, exec: boolean, size: number, label: string) {
+async function streamToStore(
+  entry: AsyncIterable<Uint8Array>,
+  cas: CasWriter,
+  exec: boolean,
+  size: number,
+  label: string,
+) {
   const tmp = cas.tempPath();
   const hash = await cas.hasher.create("sha512");
   const fd = fs.openSync(tmp, "wx", 0o600);
@@ -250,12 +281,19 @@ function classify(error: unknown, label: string): Error {
   const e = error as { code?: string; message?: string };
   const message = String(e?.message ?? error);
   if (e?.code === "Z_BUF_ERROR" || /unexpected end|premature|truncat/i.test(message)) {
-    return new TarballError("truncated", label, `the tarball ends early (truncated download or file): ${message}`, {
-      cause: error,
-    });
+    return new TarballError(
+      "truncated",
+      label,
+      `the tarball ends early (truncated download or file): ${message}`,
+      {
+        cause: error,
+      },
+    );
   }
   if (e?.code?.startsWith?.("Z_") || /incorrect header|invalid|checksum/i.test(message)) {
-    return new TarballError("corrupt", label, `the tarball is not a valid .tgz: ${message}`, { cause: error });
+    return new TarballError("corrupt", label, `the tarball is not a valid .tgz: ${message}`, {
+      cause: error,
+    });
   }
   return error as Error;
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ingestTarball, type IngestOptions, type SkippedEntry } from "../fetch/tar_ingest.ts";
+import { ingestTarball, type IngestOptions, type SkippedEntry, type TarballSource } from "../fetch/tar_ingest.ts";
 import type { CasWriter } from "./cas.ts";
 import { packageKey, type PackageRecord, type StoreIndex } from "./index_db.ts";
 import type { StoreLayout } from "./layout.ts";
@@ -52,7 +52,7 @@ export class Store {
   }
 
   /** Ingest a .tgz stream; the index row is written only after every file is in place and integrity matched. */
-  async addTarball(source: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, options: AddOptions = {}): Promise<AddResult> {
+  async addTarball(source: TarballSource, options: AddOptions = {}): Promise<AddResult> {
     const label = options.name ? `${options.name}@${options.version ?? "?"}` : (options.source ?? "tarball");
     const ingested = await ingestTarball(source, this.cas, {
       label,

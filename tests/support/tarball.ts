@@ -27,12 +27,11 @@ export async function tarOf(entries: Entry[]): Promise<Uint8Array> {
   for (const e of entries) {
     const content = typeof e.content === "string" ? new TextEncoder().encode(e.content) : e.content;
     const type = e.type ?? "file";
+    const header = { name: e.name, mode: e.mode ?? 0o644, type, linkname: e.linkname, size: type === "file" ? e.size ?? content?.length ?? 0 : 0 };
     await new Promise<void>((resolve, reject) => {
-      pack.entry(
-        { name: e.name, mode: e.mode ?? 0o644, type, linkname: e.linkname, size: type === "file" ? e.size ?? content?.length ?? 0 : 0 },
-        type === "file" ? Buffer.from(content ?? new Uint8Array()) : undefined,
-        (err) => (err ? reject(err) : resolve()),
-      );
+      const done = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (type === "file") pack.entry(header, Buffer.from(content ?? new Uint8Array()), done);
+      else pack.entry(header, done);
     });
   }
   pack.finalize();

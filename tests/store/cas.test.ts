@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { test } from "node:test";
+import { T } from "../../src/container/app.ts";
+import { CasWriter } from "../../src/store/cas.ts";
+import { sha512Hex } from "../support/tarball.ts";
+import { testContainer } from "../support/store.ts";
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+test("the same content written concurrently from many tasks ends as one file, one inode", async () => {
+  const { c, cleanup } = await testContainer();
+  const cas = c.get(T.cas);
+  const results = await Promise.all(Array.from({ length: 32 }, () => cas.writeBytes(bytes("same content"), false)));
+  assert.equal(results.filter((r) => r.written).length, 1);
+  const file = c.get(T.layout).filePath(sha512Hex("same content"), false);
+  const st = fs.statSync(file);
+  assert.equal(st.nlink, 1);
+  assert.equal(st.mode & 0o777, 0o444);
+  assert.equal(fs.readFileSync(file, "utf8"), "same content");
+  assert.deepEqual(fs.readdirSync(c.get(T.layout).tmp), [], "no temp files left behind");
+  cleanup();
+});
+
+test("writing the same content again rewrites nothing: same inode, same mtime and ctime", async () => {
+  const { c, cleanup } = await testContainer();
+  const cas = c.get(T.cas);
+  const first = await cas.writeBytes(bytes("abc"), false);
+  const path = c.get(T.layout).filePath(first.digest, false);
+  const before = fs.statSync(path);
+  await new Promise((r) => setTimeout(r, 15));
+  const second = await cas.writeBytes(bytes("abc"), false);
+  const after = fs.statSync(path);
+  assert.equal(second.written, false);
+  assert.equal(after.ino, before.ino);
+  assert.equal(after.mtimeMs, before.mtimeMs);
+  assert.equal(after.ctimeMs, before.ctimeMs, "a published file is never chmod-ed or reopened");
+  cleanup();
+});
+
+test("an executable is stored as a distinct 0o555 inode beside the 0o444 one", async () => {
+  const { c, cleanup } = await testContainer();
+  const cas = c.get(T.cas);
+  const plain = await cas.writeBytes(bytes("#!/bin/sh\necho hi\n"), false);
+  const exec = await cas.writeBytes(bytes("#!/bin/sh\necho hi\n"), true);
+  const layout = c.get(T.layout);
+  const a = fs.statSync(layout.filePath(plain.digest, false));
+  const b = fs.statSync(layout.filePath(exec.digest, true));
+  assert.equal(plain.digest, exec.digest);
+  assert.notEqual(a.ino, b.ino);
+  assert.equal(a.mode & 0o777, 0o444);
+  assert.equal(b.mode & 0o777, 0o555);
+  assert.ok(layout.filePath(exec.digest, true).endsWith("-exec"));
+  cleanup();
+});
+
+test("a crash between temp write and publish leaves no file at the CAS path", async () => {
+  const { c, cleanup } = await testContainer();
+  const layout = c.get(T.layout);
+  const crashing = new CasWriter(layout, c.get(T.hasher), c.get(T.mutex), {
+    publish: () => {
+      throw new Error("simulated crash before rename");
+    },
+  });
+  await assert.rejects(crashing.writeBytes(bytes("never published"), false), /simulated crash/);
+  assert.equal(fs.existsSync(layout.filePath(sha512Hex("never published"), false)), false);
+  // The real writer then publishes normally.
+  const ok = await c.get(T.cas).writeBytes(bytes("never published"), false);
+  assert.equal(ok.written, true);
+  cleanup();
+});
+
+test("a wrong-size file at a CAS path is moved aside, never rewritten in place", async () => {
+  const { c, cleanup } = await testContainer();
+  const layout = c.get(T.layout);
+  const dest = layout.filePath(sha512Hex("full content"), false);
+  fs.writeFileSync(dest, "full", { mode: 0o444 }); // a partial file, e.g. from a broken older tool
+  const linked = `${dest}.project-link`;
+  fs.linkSync(dest, linked); // a project hardlinked the old inode
+  const result = await c.get(T.cas).writeBytes(bytes("full content"), false);
+  assert.equal(result.written, true);
+  assert.equal(fs.readFileSync(dest, "utf8"), "full content");
+  assert.equal(fs.readFileSync(linked, "utf8"), "full", "the old inode was not written to");
+  cleanup();
+});

@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { test } from "node:test";
+import { gzipSync } from "node:zlib";
+import { T } from "../../src/container/app.ts";
+import { TarballError } from "../../src/fetch/tar_ingest.ts";
+import { chunked, type Entry, packageTgz, sha512Hex, sri, tarOf, tgzOf } from "../support/tarball.ts";
+import { testContainer } from "../support/store.ts";
+
+const pkgJson = { name: "package/package.json", content: '{"name":"evil","version":"1.0.0"}' };
+
+test("ingest strips the first path segment, records modes, manifest and the computed integrity", async () => {
+  const { c, cleanup } = await testContainer();
+  const tgz = await tgzOf([
+    { name: "package/package.json", content: JSON.stringify({ name: "ok", version: "2.0.0", bin: { ok: "cli.js" } }) },
+    { name: "package/cli.js", content: "#!/usr/bin/env node\n", mode: 0o755 },
+    { name: "package/./lib//deep/x.js", content: "x" },
+  ]);
+  const { record, written } = await c.get(T.store).addTarball(chunked(tgz, 100), { integrity: sri(tgz) });
+  assert.deepEqual(Object.keys(record.files).sort(), ["cli.js", "lib/deep/x.js", "package.json"]);
+  assert.equal(record.files["cli.js"].mode, 0o755);
+  assert.equal(record.files["lib/deep/x.js"].mode, 0o644);
+  assert.equal(record.files["lib/deep/x.js"].digest, sha512Hex("x"));
+  assert.deepEqual(record.manifest.bin, { ok: "cli.js" });
+  assert.equal(record.name, "ok");
+  assert.equal(record.key, sri(tgz));
+  assert.equal(written, 3);
+  const again = await c.get(T.store).addTarball(tgz);
+  assert.equal(again.written, 0, "adding the same package again writes no file");
+  cleanup();
+});
+
+test("sha1 integrity (old lockfiles) is checked too", async () => {
+  const { c, cleanup } = await testContainer();
+  const tgz = await packageTgz("old", "1.0.0", { "a.js": "a" });
+  const { record } = await c.get(T.store).addTarball(tgz, { integrity: sri(tgz, "sha1") });
+  assert.equal(record.integrity, sri(tgz, "sha1"));
+  await assert.rejects(c.get(T.store).addTarball(tgz, { integrity: "sha1-AAAAAAAAAAAAAAAAAAAAAAAAAAA=", name: "old", version: "1.0.1" }), /integrity mismatch/);
+  cleanup();
+});
+
+test("a large file is streamed to the store, not buffered", async () => {
+  const { c, cleanup } = await testContainer();
+  const big = new Uint8Array(9 * 1024 * 1024).map((_, i) => i % 251);
+  const tgz = await tgzOf([pkgJson, { name: "package/big.bin", content: big }]);
+  const { record } = await c.get(T.store).addTarball(chunked(tgz, 64 * 1024));
+  const entry = record.files["big.bin"];
+  assert.equal(entry.digest, sha512Hex(big));
+  assert.equal(fs.statSync(c.get(T.layout).filePath(entry.digest, false)).mode & 0o777, 0o444);
+  cleanup();
+});
+
+interface BadCase {
+  name: string;
+  tgz: () => Promise<Uint8Array>;
+  integrity?: (tgz: Uint8Array) => string;
+  error?: RegExp;
+  kind?: string;
+  /** For skipped entries: what must not exist in the row. */
+  absent?: string[];
+  maxUnpackedBytes?: number;
+}
+
+const cases: BadCase[] = [
+  {
+    name: "absolute path",
+    tgz: () => tgzOf([pkgJson, { name: "/etc/passwd", content: "root" }]),
+    kind: "unsafe-path",
+    error: /absolute path/,
+  },
+  {
+    name: "path traversal with ..",
+    tgz: () => tgzOf([pkgJson, { name: "package/../../escape.js", content: "x" }]),
+    kind: "unsafe-path",
+    error: /escapes the package/,
+  },
+  {
+    name: "symlink escape is skipped",
+    tgz: () => tgzOf([pkgJson, { name: "package/link", type: "symlink", linkname: "/etc/passwd" }]),
+    absent: ["link"],
+  },
+  {
+    name: "hardlink entry is skipped",
+    tgz: () => tgzOf([pkgJson, { name: "package/hl", type: "link", linkname: "package/package.json" }]),
+    absent: ["hl"],
+  },
+  {
+    name: "device entry is skipped",
+    tgz: () => tgzOf([pkgJson, { name: "package/dev", type: "character-device" }]),
+    absent: ["dev"],
+  },
+  {
+    name: "truncated gzip",
+    tgz: async () => (await packageTgz("t", "1.0.0", { "a.js": "a".repeat(5000) })).subarray(0, 60),
+    kind: "truncated",
+    error: /ends early/,
+  },
+  {
+    name: "not gzip at all",
+    tgz: () => Promise.resolve(new TextEncoder().encode("<html>502 Bad Gateway</html>")),
+    kind: "corrupt",
+  },
+  {
+    name: "integrity mismatch",
+    tgz: () => packageTgz("m", "1.0.0", { "a.js": "a" }),
+    integrity: () => sri(new TextEncoder().encode("something else")),
+    kind: "integrity",
+    error: /integrity mismatch.*lockfile expects/,
+  },
+  {
+    name: "tar bomb (unpacks far past the limit)",
+    tgz: async () => new Uint8Array(gzipSync(await tarOf([pkgJson, { name: "package/zeros", content: new Uint8Array(4 * 1024 * 1024) }]))),
+    maxUnpackedBytes: 1024 * 1024,
+    kind: "too-large",
+    error: /tar bomb/,
+  },
+];
+
+for (const bad of cases) {
+  test(`bad tarball: ${bad.name} -> clear error or skipped entry, nothing bad indexed, verify clean`, async () => {
+    const { c, cleanup } = await testContainer();
+    const store = c.get(T.store);
+    const tgz = await bad.tgz();
+    const add = store.addTarball(chunked(tgz, 512), {
+      name: "evil",
+      version: "1.0.0",
+      integrity: bad.integrity?.(tgz),
+      maxUnpackedBytes: bad.maxUnpackedBytes,
+    });
+    if (bad.kind) {
+      const error = await add.then(() => undefined, (e) => e);
+      assert.ok(error instanceof TarballError, `expected a TarballError, got ${error}`);
+      assert.equal(error.kind, bad.kind);
+      assert.match(error.message, /^evil@1\.0\.0: /, "the error names the package");
+      if (bad.error) assert.match(error.message, bad.error);
+      assert.deepEqual(c.get(T.index).keys(), [], "nothing indexed on failure");
+    } else {
+      const { record, skipped } = await add;
+      for (const p of bad.absent ?? []) assert.equal(record.files[p], undefined);
+      assert.equal(skipped.length, 1);
+    }
+    const report = await c.get(T.verifier).verifyAll();
+    assert.equal(report.bad.length, 0, "the store verifies clean afterwards");
+    assert.equal(fs.existsSync("/tmp/escape.js"), false);
+    cleanup();
+  });
+}
+
+test("setuid and setgid bits are dropped: the file is stored as a plain executable", async () => {
+  const { c, cleanup } = await testContainer();
+  const entries: Entry[] = [pkgJson, { name: "package/suid", content: "#!/bin/sh\n", mode: 0o6755 }];
+  const { record } = await c.get(T.store).addTarball(await tgzOf(entries));
+  assert.equal(record.files["suid"].mode, 0o755);
+  const st = fs.statSync(c.get(T.layout).filePath(record.files["suid"].digest, true));
+  assert.equal(st.mode & 0o7777, 0o555);
+  cleanup();
+});
