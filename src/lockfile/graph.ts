@@ -11,7 +11,11 @@ export type Resolution =
   | { kind: "registry"; tarball?: string; integrity?: string }
   /** A tarball at an arbitrary URL (or a local .tgz path relative to the project root). */
   | { kind: "tarball"; url: string; integrity?: string }
-  /** A local directory (npm `file:` / `link: true`, pnpm `link:` / `workspace:`), relative to the project root. */
+  /**
+   * A local directory, relative to the project root. Hoisted layout (npm `link: true`): the node's
+   * `location` is a symlink to it. Isolated layout (pnpm `file:` folders, "injected"): its files are
+   * placed like any package's. pnpm `link:` / `workspace:` deps are link edges, not nodes.
+   */
   | { kind: "directory"; path: string }
   /** A git dependency; silo reports these as unsupported rather than guessing. */
   | { kind: "git"; url: string; commit?: string };
@@ -19,8 +23,15 @@ export type Resolution =
 /** One edge: `alias` is the folder name the dependent sees in node_modules. */
 export interface Dependency {
   alias: string;
-  /** The id of a package in `Graph.packages`, or a directory to symlink to (relative to the project root). */
-  target: { kind: "package"; id: string } | { kind: "link"; path: string };
+  /**
+   * The id of a package in `Graph.packages`, or a directory to symlink to (relative to the project root).
+   *
+   * Links (npm `link: true` entries, pnpm `link:` versions) carry `path`. In the hoisted layout the
+   * symlink itself is also a package node (resolution `directory`, with a `location`), and `id` names
+   * it, so selection can tell which symlink folders to create. pnpm links have no node and no `id`:
+   * the isolated layout creates the symlink `<dependent>/node_modules/<alias>` from the edge alone.
+   */
+  target: { kind: "package"; id: string } | { kind: "link"; path: string; id?: string };
   dev: boolean;
   optional: boolean;
 }
@@ -34,7 +45,12 @@ export interface PackageNode {
   resolution: Resolution;
   /** Resolved edges to other packages. */
   dependencies: Dependency[];
-  /** Reachable only through dev dependencies of an importer (omitted with --prod). */
+  /**
+   * Reachable only through dev dependencies of an importer (omitted with --prod).
+   * npm: the lockfile's `dev` flag. npm's `devOptional` (needed by the dev tree and by the optional
+   * prod tree, so neither flag strictly holds) maps to dev=false, optional=false.
+   * pnpm: computed by reachability from the importers. `select()` recomputes both per install mode.
+   */
   dev: boolean;
   /** Reachable only through optional edges (a failed fetch or platform mismatch is skipped, not fatal). */
   optional: boolean;
@@ -45,9 +61,13 @@ export interface PackageNode {
   bin?: Record<string, string>;
   hasBin?: boolean;
   hasInstallScript?: boolean;
+  /** npm `inBundle`: the files ship inside the tarball of the package that bundles it; never fetched. */
+  bundled?: boolean;
   /**
    * Hoisted layout only: the folder this package occupies, relative to the project root
    * (e.g. "node_modules/a/node_modules/b"). Isolated layouts derive locations from `id`.
+   * When `resolution.kind` is "directory" the folder is a symlink to `resolution.path`
+   * (npm workspaces and `file:` folder dependencies), not a copy.
    */
   location?: string;
 }
@@ -57,6 +77,20 @@ export interface Importer {
   /** Directory relative to the project root, "." for the root. */
   path: string;
   dependencies: Dependency[];
+  /**
+   * True for a local folder that is only installed because a link edge reaches it (an npm `file:`
+   * folder that is not a workspace). Other importers (the root, workspaces) are always installed.
+   */
+  linkedOnly?: boolean;
+}
+
+/** Something odd in the lockfile that is not fatal; the installer decides what to do with it. */
+export interface GraphWarning {
+  /** "missing-integrity": a registry/tarball package without integrity; "unresolved": an edge with no target. */
+  code: "missing-integrity" | "unresolved";
+  /** The package or importer it concerns. */
+  id: string;
+  message: string;
 }
 
 /** A parsed lockfile. */
@@ -69,4 +103,8 @@ export interface Graph {
   packages: Map<string, PackageNode>;
   /** Package names whose lifecycle scripts the project allows (trustedDependencies, onlyBuiltDependencies, allowBuilds). */
   allowedScripts: string[];
+  /** The lockfile's path as read (e.g. ".../npm-shrinkwrap.json"), for messages. */
+  file?: string;
+  /** Non-fatal findings, e.g. registry packages without integrity. */
+  warnings?: GraphWarning[];
 }

@@ -1,0 +1,121 @@
+/**
+ * Which packages of a graph to install, and why the others are skipped.
+ *
+ * @module
+ */
+import type { Graph } from "./graph.ts";
+import { type Platform, platformMismatch } from "./platform.ts";
+import { reach } from "./walk.ts";
+
+/** Options for {@link selectPackages}. */
+export interface SelectOptions {
+  /** Omit what only importers' devDependencies need (`--prod`). */
+  prod: boolean;
+  /** The platform to install for. */
+  platform: Platform;
+}
+
+/**
+ * Why a package is not installed:
+ * - "dev": only devDependencies need it, and `prod` is set;
+ * - "platform": optional here, and its os/cpu/libc do not fit;
+ * - "depends-on-skipped": optional here, and needs (non-optionally) a package skipped for its platform
+ *   (npm removes the whole optional set; pnpm keeps it, so this applies to package-lock graphs only);
+ * - "only-via-skipped": reachable only through skipped packages;
+ * - "unreachable": no importer reaches it (an extraneous lockfile entry);
+ * - "bundled": its files ship inside the tarball of the package that bundles it.
+ */
+export type SkipReason =
+  | "dev"
+  | "platform"
+  | "depends-on-skipped"
+  | "only-via-skipped"
+  | "unreachable"
+  | "bundled";
+
+/** One skipped package. */
+export interface Skipped {
+  reason: SkipReason;
+  /** For "platform": what did not fit, e.g. "os linux not in [darwin]". */
+  detail?: string;
+}
+
+/** The result of {@link selectPackages}. */
+export interface Selection {
+  /** Package ids to install (fetch and place). */
+  install: Set<string>;
+  /** Importer paths to install (the root, workspaces, and `file:` folders that are reached). */
+  importers: Set<string>;
+  /** Every package of the graph that is not installed, with the reason. */
+  skipped: Map<string, Skipped>;
+  /** Required packages whose os/cpu/libc do not fit: installed anyway, as npm does, with a warning. */
+  platformMismatch: Map<string, string>;
+}
+
+/**
+ * Choose the packages to install by walking edges from the importers (not by trusting flags).
+ *
+ * @example
+ * ```ts
+ * const sel = selectPackages(graph, { prod: true, platform: currentPlatform() });
+ * for (const [id, why] of sel.skipped) console.log(id, why.reason);
+ * ```
+ */
+export function selectPackages(graph: Graph, options: SelectOptions): Selection {
+  const { prod, platform } = options;
+  const skipped = new Map<string, Skipped>();
+  const platformMismatch_ = new Map<string, string>();
+
+  const reached = reach(graph, { prod }).packages;
+  const required = reach(graph, { prod, requiredOnly: true }).packages;
+
+  // Optional packages that do not fit are skipped; required ones are kept and reported.
+  const bad = new Set<string>();
+  for (const id of reached) {
+    const node = graph.packages.get(id)!;
+    const why = platformMismatch(node, platform);
+    if (why === null) continue;
+    if (required.has(id)) platformMismatch_.set(id, why);
+    else {
+      bad.add(id);
+      skipped.set(id, { reason: "platform", detail: why });
+    }
+  }
+
+  if (graph.source === "package-lock.json" && bad.size > 0) {
+    // npm drops an optional package's dependents up to the nearest optional edge.
+    const dependents = new Map<string, string[]>();
+    for (const id of reached) {
+      for (const dep of graph.packages.get(id)!.dependencies) {
+        if (dep.optional || dep.target.kind !== "package") continue;
+        const list = dependents.get(dep.target.id) ?? [];
+        list.push(id);
+        dependents.set(dep.target.id, list);
+      }
+    }
+    const queue = [...bad];
+    while (queue.length > 0) {
+      for (const parent of dependents.get(queue.pop()!) ?? []) {
+        if (bad.has(parent) || required.has(parent)) continue;
+        bad.add(parent);
+        skipped.set(parent, { reason: "depends-on-skipped" });
+        queue.push(parent);
+      }
+    }
+  }
+
+  const final = bad.size > 0 ? reach(graph, { prod, skip: bad }) : reach(graph, { prod });
+  const all = prod ? reach(graph, {}).packages : reached;
+  const install = new Set<string>();
+  for (const node of graph.packages.values()) {
+    const id = node.id;
+    if (skipped.has(id)) continue;
+    if (final.packages.has(id)) {
+      if (node.bundled) skipped.set(id, { reason: "bundled" });
+      else install.add(id);
+    } else if (reached.has(id)) skipped.set(id, { reason: "only-via-skipped" });
+    else if (all.has(id)) skipped.set(id, { reason: "dev" });
+    else skipped.set(id, { reason: "unreachable" });
+  }
+  return { install, importers: final.importers, skipped, platformMismatch: platformMismatch_ };
+}
