@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ingestDirectory } from "../fetch/directory_ingest.ts";
 import { ingestTarball, type IngestOptions, type SkippedEntry, type TarballSource } from "../fetch/tar_ingest.ts";
 import type { CasWriter } from "./cas.ts";
 import { packageKey, type PackageRecord, type StoreIndex } from "./index_db.ts";
@@ -75,6 +76,26 @@ export class Store {
     };
     this.index.putMany([record]);
     return { record, written: ingested.written, skipped: ingested.skipped, compressedBytes: ingested.compressedBytes };
+  }
+
+  /** Store a package directory (files only; symlinks skipped). Its key is a hash of its file map. */
+  async addDirectory(dir: string, options: Pick<AddOptions, "now"> = {}): Promise<AddResult> {
+    const ingested = await ingestDirectory(dir, this.cas);
+    const now = options.now ?? Date.now();
+    const name = ingested.manifest.name ?? "unknown";
+    const version = ingested.manifest.version ?? "0.0.0";
+    const record: PackageRecord = {
+      key: packageKey(name, version, undefined, ingested.contentIntegrity),
+      name,
+      version,
+      files: ingested.files,
+      manifest: ingested.manifest,
+      unpackedSize: ingested.unpackedSize,
+      addedAt: now,
+      lastUsed: now,
+    };
+    this.index.putMany([record]);
+    return { record, written: ingested.written, skipped: ingested.skipped, compressedBytes: 0 };
   }
 
   close(): void {

@@ -1,0 +1,73 @@
+/**
+ * `silo add <tarball|directory|url>`: store one package and print its key.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { T } from "../../container/app.ts";
+import type { AddResult } from "../../store/store.ts";
+import { type CommandContext, UsageError } from "../context.ts";
+import { plural } from "../format.ts";
+
+export const ADD_HELP = `silo add <tarball|directory|url> [--integrity SRI] [--json]
+
+Store a package: a .tgz file, a package directory, or a tarball URL.
+Adding the same package again rewrites nothing.`;
+
+/** Run `silo add`. */
+export async function addCommand(ctx: CommandContext, argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { integrity: { type: "string" }, json: { type: "boolean" } },
+    allowPositionals: true,
+  });
+  if (positionals.length === 0) throw new UsageError(`silo add needs a tarball, directory or URL\n\n${ADD_HELP}`);
+  const store = (await ctx.container()).get(T.store);
+  const results: AddResult[] = [];
+  for (const target of positionals) {
+    let result: AddResult;
+    if (/^https?:\/\//.test(target)) {
+      const response = await fetch(target);
+      if (!response.ok || !response.body) {
+        throw new UsageError(`could not download ${target}: HTTP ${response.status}; check the URL`);
+      }
+      result = await store.addTarball(response.body, { integrity: values.integrity, source: target });
+    } else {
+      const full = path.resolve(ctx.cwd, target);
+      const st = fs.statSync(full, { throwIfNoEntry: false });
+      if (!st) throw new UsageError(`${target} does not exist; give a .tgz file, a package directory or a URL`);
+      if (st.isDirectory() && !fs.existsSync(path.join(full, "package.json"))) {
+        throw new UsageError(`${target} is not a package directory (it has no package.json)`);
+      }
+      result = st.isDirectory()
+        ? await store.addDirectory(full)
+        : await store.addTarball(fs.createReadStream(full), { integrity: values.integrity, source: full });
+    }
+    results.push(result);
+    if (!values.json) {
+      const { record, written, skipped } = result;
+      const files = Object.keys(record.files).length;
+      ctx.output.out(
+        `added ${record.name}@${record.version} ${record.key} (${plural(files, "file")}, ${written} new` +
+          (skipped.length ? `, ${skipped.length} skipped: ${skipped.map((s) => `${s.path} (${s.reason})`).join(", ")}` : "") + ")",
+      );
+    }
+  }
+  if (values.json) {
+    ctx.output.out(JSON.stringify(
+      results.map(({ record, written, skipped }) => ({
+        key: record.key,
+        name: record.name,
+        version: record.version,
+        files: Object.keys(record.files).length,
+        written,
+        skipped,
+      })),
+      null,
+      2,
+    ));
+  }
+  return 0;
+}

@@ -1,0 +1,61 @@
+/**
+ * What every command receives: parsed global flags, output streams and the store's
+ * container, opened lazily so `silo --help` touches no disk.
+ *
+ * @module
+ */
+import process from "node:process";
+import { type ContainerOptions, createContainer } from "../container/app.ts";
+import type { Container } from "../container/container.ts";
+import { defaultStoreDir } from "../store/layout.ts";
+
+/** Output sinks; tests capture them. */
+export interface Output {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** Whether stderr is a terminal (progress display). */
+  isTTY: boolean;
+  /** Write without a newline (progress redraws). */
+  write: (text: string) => void;
+}
+
+/** The process's stdout/stderr. */
+export const processOutput: Output = {
+  out: (line) => process.stdout.write(line + "\n"),
+  err: (line) => process.stderr.write(line + "\n"),
+  isTTY: Boolean(process.stderr.isTTY),
+  write: (text) => process.stderr.write(text),
+};
+
+/** Shared by all commands. */
+export class CommandContext {
+  readonly storeDir: string;
+  readonly output: Output;
+  readonly cwd: string;
+  readonly env: Record<string, string | undefined>;
+  #container?: Promise<Container>;
+  #options: Omit<ContainerOptions, "storeDir">;
+
+  constructor(
+    options: { store?: string; output?: Output; cwd?: string; env?: Record<string, string | undefined> } & Omit<ContainerOptions, "storeDir">,
+  ) {
+    this.env = options.env ?? process.env;
+    this.storeDir = options.store ?? defaultStoreDir(this.env);
+    this.output = options.output ?? processOutput;
+    this.cwd = options.cwd ?? process.cwd();
+    this.#options = { hasher: options.hasher, sqliteDriver: options.sqliteDriver, runtime: options.runtime };
+  }
+
+  /** The container for the store, created on first use. */
+  container(): Promise<Container> {
+    return this.#container ??= createContainer({ storeDir: this.storeDir, ...this.#options });
+  }
+}
+
+/** An error the CLI prints without a stack: it already says what failed and what to do. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}

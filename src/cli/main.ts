@@ -1,0 +1,100 @@
+/**
+ * The silo command line: `silo <command> [flags]`.
+ *
+ * @module
+ */
+import process from "node:process";
+import { ADD_HELP, addCommand } from "./commands/add.ts";
+import { STORE_HELP, storeCommand } from "./commands/store.ts";
+import { VERIFY_HELP, verifyCommand } from "./commands/verify.ts";
+import { CommandContext, type Output, processOutput, UsageError } from "./context.ts";
+
+/** The CLI's version. */
+export const VERSION = "0.1.0";
+
+const HELP = `silo ${VERSION}: a content-addressable package store and node_modules installer
+
+Usage: silo <command> [flags]
+
+Commands:
+  install              restore node_modules from package-lock.json or pnpm-lock.yaml through the store
+  add <tgz|dir|url>    store one package
+  verify [--repair]    check every stored file against its digest
+  gc                   remove what no project uses; evict least recently used down to a size
+  status               list packages in node_modules whose files differ from the store
+  store path|status    where the store is, and what it holds
+
+Global flags:
+  --store DIR          the store (default: $SILO_STORE_DIR, else the platform cache dir)
+  -h, --help           help for a command
+  -v, --version        print the version
+
+Run \`silo <command> --help\` for a command's flags.`;
+
+type Command = { help: string; run: (ctx: CommandContext, argv: string[]) => Promise<number> };
+
+const commands: Record<string, Command> = {
+  add: { help: ADD_HELP, run: addCommand },
+  verify: { help: VERIFY_HELP, run: verifyCommand },
+  store: { help: STORE_HELP, run: storeCommand },
+};
+
+/** Register a command (commands in other modules add themselves before `main` runs). */
+export function registerCommand(name: string, command: Command): void {
+  commands[name] = command;
+}
+
+/** Split `--store DIR` / `--store=DIR` (allowed anywhere) from the rest. */
+function takeStoreFlag(argv: string[]): { store?: string; rest: string[] } {
+  const rest: string[] = [];
+  let store: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--store") {
+      store = argv[++i];
+      if (!store) throw new UsageError("--store needs a directory");
+    } else if (arg.startsWith("--store=")) store = arg.slice("--store=".length);
+    else rest.push(arg);
+  }
+  return { store, rest };
+}
+
+/** Run the CLI with `argv` (without the runtime and script); returns the exit code. */
+export async function main(argv: string[], output: Output = processOutput, cwd?: string): Promise<number> {
+  try {
+    const { store, rest } = takeStoreFlag(argv);
+    const [name, ...args] = rest;
+    if (!name || name === "-h" || name === "--help" || name === "help") {
+      output.out(HELP);
+      return name ? 0 : 1;
+    }
+    if (name === "-v" || name === "--version") {
+      output.out(VERSION);
+      return 0;
+    }
+    const command = commands[name];
+    if (!command) throw new UsageError(`unknown command "${name}"\n\n${HELP}`);
+    if (args.includes("-h") || args.includes("--help")) {
+      output.out(command.help);
+      return 0;
+    }
+    return await command.run(new CommandContext({ store, output, cwd }), args);
+  } catch (error) {
+    output.err(`silo: ${describe(error)}`);
+    return 1;
+  }
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  // parseArgs errors name the flag; ours already say what failed and what to do.
+  if (error instanceof UsageError || error.name !== "Error" || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    return error.message;
+  }
+  return process.env.SILO_DEBUG ? (error.stack ?? error.message) : error.message;
+}
+
+if (import.meta.main) {
+  await import("./commands/install.ts").catch(() => {}); // registered once it exists
+  process.exitCode = await main(process.argv.slice(2));
+}
