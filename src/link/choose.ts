@@ -19,6 +19,13 @@ type Outcome = { error: unknown } | null;
 /**
  * Probe results keyed by the (store, target) filesystem pair. One per process is right (filesystems
  * do not change under us); tests make their own.
+ *
+ * @example
+ * ```ts ignore
+ * const cache = new ProbeCache();
+ * chooseImporter({ requested: "auto", storeDir, targetDir, libc, warn, cache });
+ * cache.probes; // 1 or 2; a second call for the same filesystems adds none
+ * ```
  */
 export class ProbeCache {
   readonly #outcomes = new Map<string, Partial<Record<Probed, Outcome>>>();

@@ -5,7 +5,14 @@
  */
 import type { ImportMethod } from "./types.ts";
 
-/** errno names that mean "this filesystem (pair) cannot do this method", not "this file is bad". */
+/**
+ * errno names that mean "this filesystem (pair) cannot do this method", not "this file is bad".
+ *
+ * @example
+ * ```ts
+ * UNSUPPORTED.hardlink.includes("EXDEV"); // true
+ * ```
+ */
 export const UNSUPPORTED: Readonly<Record<"clone" | "hardlink", readonly string[]>> = {
   // FICLONE: EXDEV across filesystems, EOPNOTSUPP on ext4/tmpfs, EINVAL/ENOTTY on some FUSE and overlay.
   clone: ["EXDEV", "EOPNOTSUPP", "ENOTSUP", "EINVAL", "ENOTTY", "ENOSYS"],
@@ -13,7 +20,14 @@ export const UNSUPPORTED: Readonly<Record<"clone" | "hardlink", readonly string[
   hardlink: ["EXDEV", "EPERM", "EOPNOTSUPP", "ENOTSUP"],
 };
 
-/** The errno name of `err`, if it has one. */
+/**
+ * The errno name of `err`, if it has one.
+ *
+ * @example
+ * ```ts
+ * errorCode(Object.assign(new Error("x"), { code: "EEXIST" })); // "EEXIST"
+ * ```
+ */
 export function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === "string") return code;
@@ -22,7 +36,14 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-/** What to do about a failed import, by method and errno name. */
+/**
+ * What to do about a failed import, by method and errno name.
+ *
+ * @example
+ * ```ts
+ * adviceFor("hardlink", "EXDEV"); // "the store and the target are on different filesystems; ..."
+ * ```
+ */
 export function adviceFor(method: ImportMethod, code: string | undefined): string {
   switch (code) {
     case "EXDEV":

@@ -76,7 +76,15 @@ function pick(table: Record<number, string>, keys: number[]): Record<number, str
 /** Operating systems the libc adapters know. Others get no libc (and so no reflinks). */
 export type LibcOs = "linux" | "darwin";
 
-/** Map an errno number to its name on `os`, e.g. `errnoName(95, "linux") === "EOPNOTSUPP"`. */
+/**
+ * Map an errno number to its name on `os`; unknown numbers become `E<n>`.
+ *
+ * @example
+ * ```ts
+ * errnoName(95, "linux"); // "EOPNOTSUPP"
+ * errnoName(45, "darwin"); // "EOPNOTSUPP" (ENOTSUP)
+ * ```
+ */
 export function errnoName(errno: number, os: LibcOs): string {
   return (os === "darwin" ? DARWIN_ERRNO : LINUX_ERRNO)[errno] ?? `E${errno}`;
 }
@@ -123,7 +131,14 @@ export function libcError(
   return err;
 }
 
-/** Whether `err` looks like an fs/libc error with errno name `code` (any of them when given several). */
+/**
+ * Whether `err` looks like an fs/libc error with errno name `code` (any of them when given several).
+ *
+ * @example
+ * ```ts
+ * hasCode(Object.assign(new Error("x"), { code: "EXDEV" }), "EXDEV", "EOPNOTSUPP"); // true
+ * ```
+ */
 export function hasCode(err: unknown, ...codes: string[]): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "string" && codes.includes(code);
@@ -131,7 +146,14 @@ export function hasCode(err: unknown, ...codes: string[]): boolean {
 
 const encoder = new TextEncoder();
 
-/** A path as a NUL-terminated byte buffer, the form C expects. */
+/**
+ * A path as a NUL-terminated UTF-8 byte buffer, the form C expects.
+ *
+ * @example
+ * ```ts
+ * cString("a"); // Uint8Array [0x61, 0]
+ * ```
+ */
 export function cString(s: string): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(s.length * 3 + 1);
   const { written } = encoder.encodeInto(s, bytes);
@@ -139,7 +161,14 @@ export function cString(s: string): Uint8Array<ArrayBuffer> {
   return bytes.subarray(0, written + 1);
 }
 
-/** The OS as the libc adapters see it, or null when there is no adapter for it. */
+/**
+ * The OS as the libc adapters see it, or null when there is no adapter for it.
+ *
+ * @example
+ * ```ts
+ * libcOs("win32"); // null
+ * ```
+ */
 export function libcOs(platform: string = process.platform): LibcOs | null {
   return platform === "linux" || platform === "darwin" ? platform : null;
 }
@@ -180,7 +209,14 @@ export interface LibcLoadOptions {
 
 let lastError: Error | undefined;
 
-/** Why the most recent libc load returned null (for `--debug` output), or undefined. */
+/**
+ * Why the most recent libc load returned null (for `--debug` output), or undefined.
+ *
+ * @example
+ * ```ts ignore
+ * if (!libc) console.debug(libcLoadError());
+ * ```
+ */
 export function libcLoadError(): Error | undefined {
   return lastError;
 }
@@ -188,6 +224,11 @@ export function libcLoadError(): Error | undefined {
 /**
  * Try each candidate with `open` until one loads. Returns null, and records the error (see
  * {@linkcode libcLoadError}), only when none does.
+ *
+ * @example
+ * ```ts ignore
+ * const found = loadFirst("linux", {}, (path) => Deno.dlopen(path, SYMBOLS));
+ * ```
  */
 export function loadFirst<T>(
   os: LibcOs,
@@ -278,7 +319,14 @@ export function linuxReflink(c: LinuxCalls): (src: string, dest: string, mode?: 
   };
 }
 
-/** macOS reflink via `clonefile(src, dest, 0)`; it creates `dest` atomically, so nothing to clean up. */
+/**
+ * macOS reflink via `clonefile(src, dest, 0)`; it creates `dest` atomically, so nothing to clean up.
+ *
+ * @example
+ * ```ts ignore
+ * darwinReflink(calls)("/store/v1/files/ab/cd", "/proj/node_modules/x/index.js");
+ * ```
+ */
 export function darwinReflink(c: DarwinCalls): (src: string, dest: string, mode?: number) => void {
   return (src, dest) => {
     if (c.clonefile(cString(src), cString(dest), 0) < 0) {
