@@ -229,7 +229,9 @@ function loadYaml(text: string, file: string): Record<string, unknown> {
       const pos = err.linePos?.[0];
       throw new LockfileError(
         file,
-        `${err.message.split("\n")[0]}. Fix the file or regenerate it with \`${UPGRADE}\`.`,
+        `${
+          err.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")
+        }. Fix the file or regenerate it with \`${UPGRADE}\`.`,
         { line: pos?.line, column: pos?.col, cause: err },
       );
     }

@@ -1,0 +1,71 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { currentPlatform, matchesPlatform, platformMismatch } from "../../src/lockfile/platform.ts";
+import { LINUX_X64 } from "./_fixtures.ts";
+
+test("os/cpu lists: plain, negated, mixed and any", () => {
+  assert.equal(matchesPlatform({}, LINUX_X64), true);
+  assert.equal(matchesPlatform({ os: ["linux"], cpu: ["x64"] }, LINUX_X64), true);
+  assert.equal(matchesPlatform({ os: ["darwin", "win32"] }, LINUX_X64), false);
+  assert.equal(matchesPlatform({ os: ["!win32"] }, LINUX_X64), true);
+  assert.equal(matchesPlatform({ os: ["!linux"] }, LINUX_X64), false);
+  assert.equal(matchesPlatform({ cpu: ["!arm64", "!ia32"] }, LINUX_X64), true);
+  // A positive entry next to negations still requires a match, as in npm.
+  assert.equal(matchesPlatform({ cpu: ["arm64", "!ia32"] }, LINUX_X64), false);
+  assert.equal(matchesPlatform({ os: ["any"] }, LINUX_X64), true);
+  assert.equal(matchesPlatform({ os: [] }, LINUX_X64), true);
+  assert.equal(platformMismatch({ os: ["darwin"] }, LINUX_X64), "os linux not in [darwin]");
+  assert.equal(platformMismatch({ cpu: ["arm64"] }, LINUX_X64), "cpu x64 not in [arm64]");
+});
+
+test("libc: compared on Linux only; any libc constraint fails elsewhere", () => {
+  assert.equal(matchesPlatform({ libc: ["glibc"] }, LINUX_X64), true);
+  assert.equal(platformMismatch({ libc: ["musl"] }, LINUX_X64), "libc glibc not in [musl]");
+  const musl = { ...LINUX_X64, libc: "musl" as const };
+  assert.equal(matchesPlatform({ libc: ["musl"] }, musl), true);
+  assert.equal(matchesPlatform({ libc: ["glibc"] }, { ...LINUX_X64, libc: null }), false);
+  const mac = { os: "darwin", cpu: "arm64", libc: null };
+  assert.equal(matchesPlatform({ libc: ["glibc"] }, mac), false);
+  assert.equal(matchesPlatform({ os: ["darwin"], cpu: ["arm64"] }, mac), true);
+});
+
+test("currentPlatform: injectable probes for glibc, musl and non-Linux", () => {
+  const none = () => [];
+  assert.deepEqual(
+    currentPlatform({
+      platform: "linux",
+      arch: "arm64",
+      report: () => ({ header: { glibcVersionRuntime: "2.36" } }),
+    }),
+    { os: "linux", cpu: "arm64", libc: "glibc" },
+  );
+  const musl = currentPlatform({
+    platform: "linux",
+    arch: "x64",
+    report: () => ({ header: {} }),
+    readdir: (d) => d === "/lib" ? ["ld-musl-x86_64.so.1", "libc.musl-x86_64.so.1"] : [],
+  });
+  assert.equal(musl.libc, "musl");
+  const throwing = currentPlatform({
+    platform: "linux",
+    arch: "x64",
+    report: () => {
+      throw new Error("not implemented");
+    },
+    readdir: (d) => d === "/lib64" ? ["ld-linux-x86-64.so.2"] : [],
+  });
+  assert.equal(throwing.libc, "glibc");
+  const unknown = currentPlatform({
+    platform: "linux",
+    arch: "x64",
+    report: () => undefined,
+    readdir: none,
+    exists: () => false,
+  });
+  assert.equal(unknown.libc, null);
+  assert.equal(currentPlatform({ platform: "darwin", arch: "arm64" }).libc, null);
+  // The real machine: whatever it is, it is consistent with process.
+  const here = currentPlatform();
+  assert.equal(typeof here.os, "string");
+  if (here.os !== "linux") assert.equal(here.libc, null);
+});

@@ -1,0 +1,154 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseNpmLockfile } from "../../src/lockfile/npm.ts";
+import { parsePnpmLockfile, pnpmDirName } from "../../src/lockfile/pnpm.ts";
+import { selectPackages, type SkipReason } from "../../src/lockfile/select.ts";
+import { fixture, LINUX_X64 } from "./_fixtures.ts";
+
+const mocha = parseNpmLockfile(fixture("mocha/package-lock.json"));
+const svelte = parsePnpmLockfile(fixture("svelte/pnpm-lock.yaml"));
+
+function count(reasons: Map<string, { reason: SkipReason }>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const { reason } of reasons.values()) out[reason] = (out[reason] ?? 0) + 1;
+  return out;
+}
+
+test("mocha on linux-x64-glibc: the 639 packages `npm ci` installs", () => {
+  const sel = selectPackages(mocha, { prod: false, platform: LINUX_X64 });
+  assert.equal(sel.install.size, 639);
+  assert.deepEqual(count(sel.skipped), { platform: 62, "only-via-skipped": 6 });
+  assert.equal(sel.install.size + sel.skipped.size, mocha.packages.size);
+  assert.ok(sel.install.has("node_modules/@rollup/rollup-linux-x64-gnu"));
+  assert.deepEqual(sel.skipped.get("node_modules/@rollup/rollup-linux-x64-musl"), {
+    reason: "platform",
+    detail: "libc glibc not in [musl]",
+  });
+  assert.deepEqual(sel.skipped.get("node_modules/fsevents"), {
+    reason: "platform",
+    detail: "os linux not in [darwin]",
+  });
+  assert.ok(sel.install.has("node_modules/@test/esm-only-loader"));
+  assert.deepEqual([...sel.importers], [".", "test/compiler-fixtures/esm-only-loader"]);
+  assert.equal(sel.platformMismatch.size, 0);
+});
+
+test("mocha --prod: only what the 16 dependencies reach", () => {
+  const sel = selectPackages(mocha, { prod: true, platform: LINUX_X64 });
+  assert.equal(sel.install.size, 29);
+  for (const id of sel.install) assert.equal(mocha.packages.get(id)!.dev, false, id);
+  assert.equal(sel.skipped.get("node_modules/@test/esm-only-loader")?.reason, "dev");
+  assert.equal(sel.skipped.get("node_modules/rollup")?.reason, "dev");
+  assert.deepEqual([...sel.importers], ["."]);
+});
+
+test("mocha on darwin-arm64: fsevents in, linux binaries out", () => {
+  const sel = selectPackages(mocha, { prod: false, platform: { os: "darwin", cpu: "arm64", libc: null } });
+  assert.ok(sel.install.has("node_modules/fsevents"));
+  assert.ok(sel.install.has("node_modules/@rollup/rollup-darwin-arm64"));
+  assert.equal(sel.skipped.get("node_modules/@rollup/rollup-linux-x64-gnu")?.reason, "platform");
+});
+
+test("svelte on linux-x64-glibc: esbuild/rollup binaries for this platform only", () => {
+  const sel = selectPackages(svelte, { prod: false, platform: LINUX_X64 });
+  assert.ok(sel.install.has("@esbuild/linux-x64@0.28.1"));
+  assert.ok(sel.install.has("@rollup/rollup-linux-x64-gnu@4.60.1"));
+  assert.equal(sel.skipped.get("@esbuild/darwin-arm64@0.28.1")?.reason, "platform");
+  assert.equal(sel.skipped.get("fsevents@2.3.3")?.reason, "platform");
+  assert.deepEqual(count(sel.skipped), { platform: 105 });
+  // pnpm installed 421 packages here. The three *-musl packages below have no `libc` in this
+  // lockfile, so the graph cannot tell; the installer must re-check their package.json.
+  const noLibc = [
+    "@rollup/rollup-linux-x64-musl@4.60.1",
+    "@rollup/rollup-linux-x64-musl@4.62.2",
+    "lightningcss-linux-x64-musl@1.23.0",
+  ];
+  for (const id of noLibc) assert.ok(sel.install.has(id), id);
+  assert.equal(sel.install.size, 421 + noLibc.length);
+  for (const id of noLibc) assert.equal(svelte.packages.get(id)!.libc, undefined);
+  assert.equal(pnpmDirName([...sel.install].find((id) => id.startsWith("vitest@"))!).length, 120);
+});
+
+test("svelte --prod: packages/svelte's dependencies, no dev tooling", () => {
+  const sel = selectPackages(svelte, { prod: true, platform: LINUX_X64 });
+  assert.equal(sel.install.size, 22);
+  assert.ok(sel.install.has("acorn@8.16.0"));
+  assert.equal(
+    sel.skipped.get(
+      "vitest@4.1.7(@types/node@20.19.17)(@vitest/coverage-v8@4.1.7)(jsdom@25.0.1)(vite@7.3.5(@types/node@20.19.17)(lightningcss@1.23.0)(sass@1.70.0)(terser@5.27.0))",
+    )?.reason,
+    "dev",
+  );
+  assert.deepEqual([...sel.importers], [".", "packages/svelte", "playgrounds/sandbox"]);
+});
+
+const lock = (packages: Record<string, unknown>) => JSON.stringify({ lockfileVersion: 3, packages });
+
+test("a required package that does not fit the platform is installed and reported", () => {
+  const g = parseNpmLockfile(lock({
+    "": { dependencies: { mac: "1" } },
+    "node_modules/mac": { version: "1.0.0", integrity: "sha512-m", os: ["darwin"] },
+  }));
+  const sel = selectPackages(g, { prod: false, platform: LINUX_X64 });
+  assert.ok(sel.install.has("node_modules/mac"));
+  assert.deepEqual([...sel.platformMismatch], [["node_modules/mac", "os linux not in [darwin]"]]);
+});
+
+test("npm drops an optional package's dependents up to the optional edge; pnpm does not", () => {
+  const g = parseNpmLockfile(lock({
+    "": { optionalDependencies: { wrapper: "1" }, dependencies: { solid: "1" } },
+    "node_modules/wrapper": {
+      version: "1.0.0",
+      integrity: "sha512-w",
+      optional: true,
+      dependencies: { bin: "1", helper: "1" },
+    },
+    "node_modules/bin": { version: "1.0.0", integrity: "sha512-b", optional: true, os: ["darwin"] },
+    "node_modules/helper": { version: "1.0.0", integrity: "sha512-h", optional: true },
+    "node_modules/solid": { version: "1.0.0", integrity: "sha512-s", dependencies: { helper: "1" } },
+    "node_modules/extra": { version: "1.0.0", integrity: "sha512-e", extraneous: true },
+    "node_modules/solid/node_modules/inner": { version: "1.0.0", integrity: "sha512-i", inBundle: true },
+  }));
+  const sel = selectPackages(g, { prod: false, platform: LINUX_X64 });
+  assert.equal(sel.skipped.get("node_modules/bin")?.reason, "platform");
+  assert.equal(sel.skipped.get("node_modules/wrapper")?.reason, "depends-on-skipped");
+  assert.equal(sel.skipped.get("node_modules/extra")?.reason, "unreachable");
+  // helper is still needed by solid.
+  assert.deepEqual([...sel.install].sort(), ["node_modules/helper", "node_modules/solid"]);
+
+  const p = parsePnpmLockfile(`lockfileVersion: '9.0'
+importers:
+  .:
+    optionalDependencies:
+      wrapper: {specifier: '1', version: 1.0.0}
+packages:
+  wrapper@1.0.0: {resolution: {integrity: sha512-w}}
+  bin@1.0.0: {resolution: {integrity: sha512-b}, os: [darwin]}
+  only@1.0.0: {resolution: {integrity: sha512-o}}
+snapshots:
+  wrapper@1.0.0:
+    dependencies: {bin: 1.0.0}
+    optional: true
+  bin@1.0.0:
+    dependencies: {only: 1.0.0}
+    optional: true
+  only@1.0.0:
+    optional: true
+`);
+  const ps = selectPackages(p, { prod: false, platform: LINUX_X64 });
+  assert.deepEqual([...ps.install], ["wrapper@1.0.0"]);
+  assert.equal(ps.skipped.get("bin@1.0.0")?.reason, "platform");
+  assert.equal(ps.skipped.get("only@1.0.0")?.reason, "only-via-skipped");
+});
+
+test("bundled packages ship inside their parent's tarball", () => {
+  const g = parseNpmLockfile(lock({
+    "": { dependencies: { parent: "1" } },
+    "node_modules/parent": { version: "1.0.0", integrity: "sha512-p", dependencies: { kid: "1" } },
+    "node_modules/parent/node_modules/kid": { version: "1.0.0", inBundle: true },
+  }));
+  assert.deepEqual(g.warnings, [], "bundled packages need no integrity");
+  const sel = selectPackages(g, { prod: false, platform: LINUX_X64 });
+  assert.deepEqual([...sel.install], ["node_modules/parent"]);
+  assert.equal(sel.skipped.get("node_modules/parent/node_modules/kid")?.reason, "bundled");
+});
