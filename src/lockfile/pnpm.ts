@@ -13,6 +13,7 @@ import { posix } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { LockfileError, unsupportedVersion } from "./errors.ts";
 import type { Dependency, Graph, GraphWarning, Importer, PackageNode, Resolution } from "./graph.ts";
+import { fastPnpmYaml } from "./pnpm_yaml.ts";
 import { markDevOptional } from "./walk.ts";
 
 const UPGRADE = "pnpm install --lockfile-only";
@@ -221,6 +222,8 @@ export function parsePnpmLockfile(text: string, file = "pnpm-lock.yaml"): Graph 
 
 /** Parse YAML, reporting the first error with line and column; picks the main document. */
 function loadYaml(text: string, file: string): Record<string, unknown> {
+  const fast = fastPnpmYaml(text);
+  if (fast) return fast;
   const docs = parseAllDocuments(text);
   const list = Array.isArray(docs) ? docs : [];
   for (const doc of list) {
