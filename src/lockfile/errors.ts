@@ -28,6 +28,7 @@ export class LockfileError extends Error {
   /** 1-based column of the problem, when known. */
   readonly column?: number;
 
+  /** `file` is prefixed to `message` (with line:column when given). */
   constructor(
     file: string,
     message: string,

@@ -22,6 +22,7 @@ export type Resolution =
 
 /** One edge: `alias` is the folder name the dependent sees in node_modules. */
 export interface Dependency {
+  /** Folder name under the dependent's node_modules (differs from the package name for aliases). */
   alias: string;
   /**
    * The id of a package in `Graph.packages`, or a directory to symlink to (relative to the project root).
@@ -32,7 +33,9 @@ export interface Dependency {
    * the isolated layout creates the symlink `<dependent>/node_modules/<alias>` from the edge alone.
    */
   target: { kind: "package"; id: string } | { kind: "link"; path: string; id?: string };
+  /** A devDependencies edge (importers only). */
   dev: boolean;
+  /** An optionalDependencies edge, or an optional peer. */
   optional: boolean;
 }
 
@@ -40,8 +43,11 @@ export interface Dependency {
 export interface PackageNode {
   /** Unique key: npm's lockfile path ("node_modules/a/node_modules/b") or pnpm's depPath ("a@1.0.0(b@2.0.0)"). */
   id: string;
+  /** The package's real name (not the alias it is installed under). */
   name: string;
+  /** Its version ("0.0.0" for an npm link whose folder entry has none). */
   version: string;
+  /** Where its files come from. */
   resolution: Resolution;
   /** Resolved edges to other packages. */
   dependencies: Dependency[];
@@ -54,12 +60,17 @@ export interface PackageNode {
   dev: boolean;
   /** Reachable only through optional edges (a failed fetch or platform mismatch is skipped, not fatal). */
   optional: boolean;
+  /** package.json `os`, npm syntax ("!win32" excludes). */
   os?: string[];
+  /** package.json `cpu`. */
   cpu?: string[];
+  /** package.json `libc` ("glibc" | "musl"); pnpm lockfiles often omit it. */
   libc?: string[];
   /** bin map when the lockfile records it (npm does); pnpm only records `hasBin`, read package.json then. */
   bin?: Record<string, string>;
+  /** The package declares bins (npm: `bin` is set; pnpm: `hasBin`). */
   hasBin?: boolean;
+  /** It has install scripts (npm `hasInstallScript`, pnpm `requiresBuild`). */
   hasInstallScript?: boolean;
   /** npm `inBundle`: the files ship inside the tarball of the package that bundles it; never fetched. */
   bundled?: boolean;
@@ -76,6 +87,7 @@ export interface PackageNode {
 export interface Importer {
   /** Directory relative to the project root, "." for the root. */
   path: string;
+  /** Its resolved edges, devDependencies included (flagged `dev`). */
   dependencies: Dependency[];
   /**
    * True for a local folder that is only installed because a link edge reaches it (an npm `file:`
@@ -90,6 +102,7 @@ export interface GraphWarning {
   code: "missing-integrity" | "unresolved";
   /** The package or importer it concerns. */
   id: string;
+  /** Human-readable, names the package and the lockfile. */
   message: string;
 }
 
@@ -99,7 +112,9 @@ export interface Graph {
   source: "package-lock.json" | "pnpm-lock.yaml";
   /** "hoisted": every package has a `location`. "isolated": pnpm's node_modules/.pnpm layout. */
   layout: "hoisted" | "isolated";
+  /** The root first, then workspace members and local folders. */
   importers: Importer[];
+  /** Every package instance, by id. */
   packages: Map<string, PackageNode>;
   /** Package names whose lifecycle scripts the project allows (trustedDependencies, onlyBuiltDependencies, allowBuilds). */
   allowedScripts: string[];

@@ -18,12 +18,15 @@ export interface Platform {
 
 /** What {@link currentPlatform} looks at; tests replace any part. */
 export interface PlatformProbe {
+  /** Instead of process.platform. */
   platform?: string;
+  /** Instead of process.arch. */
   arch?: string;
   /** process.report.getReport, whose header names the glibc version when glibc is in use. */
   report?: () => unknown;
   /** Lists a directory's names (used to look for /lib/ld-musl-*). */
   readdir?: (dir: string) => string[];
+  /** Whether a path exists (used to look for /etc/alpine-release). */
   exists?: (path: string) => boolean;
 }
 

@@ -50,6 +50,7 @@ interface PnpmSnapshot {
 
 /** The parts of a depPath. */
 export interface DepPath {
+  /** The package name, scope included. */
   name: string;
   /** The version, or a non-registry reference ("file:...", a URL); no peer suffix. */
   version: string;

@@ -35,6 +35,7 @@ export type SkipReason =
 
 /** One skipped package. */
 export interface Skipped {
+  /** Why it is skipped. */
   reason: SkipReason;
   /** For "platform": what did not fit, e.g. "os linux not in [darwin]". */
   detail?: string;
