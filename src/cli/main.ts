@@ -5,6 +5,7 @@
  */
 import process from "node:process";
 import { ADD_HELP, addCommand } from "./commands/add.ts";
+import { INSTALL_HELP, installCommand } from "./commands/install.ts";
 import { STORE_HELP, storeCommand } from "./commands/store.ts";
 import { VERIFY_HELP, verifyCommand } from "./commands/verify.ts";
 import { CommandContext, type Output, processOutput, UsageError } from "./context.ts";
@@ -34,15 +35,13 @@ Run \`silo <command> --help\` for a command's flags.`;
 type Command = { help: string; run: (ctx: CommandContext, argv: string[]) => Promise<number> };
 
 const commands: Record<string, Command> = {
+  install: { help: INSTALL_HELP, run: installCommand },
+  i: { help: INSTALL_HELP, run: installCommand },
+  ci: { help: INSTALL_HELP, run: installCommand },
   add: { help: ADD_HELP, run: addCommand },
   verify: { help: VERIFY_HELP, run: verifyCommand },
   store: { help: STORE_HELP, run: storeCommand },
 };
-
-/** Register a command (commands in other modules add themselves before `main` runs). */
-export function registerCommand(name: string, command: Command): void {
-  commands[name] = command;
-}
 
 /** Split `--store DIR` / `--store=DIR` (allowed anywhere) from the rest. */
 function takeStoreFlag(argv: string[]): { store?: string; rest: string[] } {
@@ -95,6 +94,5 @@ function describe(error: unknown): string {
 }
 
 if (import.meta.main) {
-  await import("./commands/install.ts").catch(() => {}); // registered once it exists
   process.exitCode = await main(process.argv.slice(2));
 }

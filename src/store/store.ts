@@ -4,10 +4,12 @@
  *
  * @module
  */
+import fs from "node:fs";
 import { ingestDirectory } from "../fetch/directory_ingest.ts";
 import { ingestTarball, type IngestOptions, type SkippedEntry, type TarballSource } from "../fetch/tar_ingest.ts";
 import type { CasWriter } from "./cas.ts";
-import { packageKey, type PackageRecord, type StoreIndex } from "./index_db.ts";
+import { type FileMap, packageKey, type PackageManifest, type PackageRecord, type StoreIndex } from "./index_db.ts";
+import { binsOf } from "./manifest.ts";
 import type { StoreLayout } from "./layout.ts";
 import type { Verifier } from "./verifier.ts";
 
@@ -17,6 +19,8 @@ export interface AddOptions extends Partial<Pick<IngestOptions, "integrity" | "m
   version?: string;
   /** Where it came from (URL or path), for keys of packages without integrity. */
   source?: string;
+  /** The index key to write (the fetcher computes it before the download, to look it up). */
+  key?: string;
   /** Clock, for tests. */
   now?: number;
 }
@@ -60,11 +64,12 @@ export class Store {
       integrity: options.integrity,
       maxUnpackedBytes: options.maxUnpackedBytes,
     });
+    await this.#executableBins(ingested.files, ingested.manifest);
     const name = options.name ?? ingested.manifest.name ?? "unknown";
     const version = options.version ?? ingested.manifest.version ?? "0.0.0";
     const now = options.now ?? Date.now();
     const record: PackageRecord = {
-      key: packageKey(name, version, options.integrity ?? ingested.integrity, options.source),
+      key: options.key ?? packageKey(name, version, options.integrity ?? ingested.integrity, options.source),
       name,
       version,
       integrity: options.integrity ?? ingested.integrity,
@@ -81,6 +86,7 @@ export class Store {
   /** Store a package directory (files only; symlinks skipped). Its key is a hash of its file map. */
   async addDirectory(dir: string, options: Pick<AddOptions, "now"> = {}): Promise<AddResult> {
     const ingested = await ingestDirectory(dir, this.cas);
+    await this.#executableBins(ingested.files, ingested.manifest);
     const now = options.now ?? Date.now();
     const name = ingested.manifest.name ?? "unknown";
     const version = ingested.manifest.version ?? "0.0.0";
@@ -96,6 +102,20 @@ export class Store {
     };
     this.index.putMany([record]);
     return { record, written: ingested.written, skipped: ingested.skipped, compressedBytes: 0 };
+  }
+
+  /**
+   * npm and pnpm make every bin target executable. Files in the store are never chmod-ed, so a
+   * non-executable target gets its own `-exec` entry (written once, like any other) and the row points at it.
+   */
+  async #executableBins(files: FileMap, manifest: PackageManifest): Promise<void> {
+    for (const target of Object.values(binsOf(manifest, files))) {
+      const entry = files[target];
+      if (!entry || entry.mode & 0o111) continue;
+      const bytes = fs.readFileSync(this.layout.filePath(entry.digest, false));
+      const stored = await this.cas.writeBytes(bytes, true);
+      files[target] = { ...entry, mode: 0o755, checkedAt: stored.checkedAt };
+    }
   }
 
   close(): void {

@@ -1,0 +1,91 @@
+/**
+ * `silo install`: restore node_modules from the project's lockfile through the store.
+ *
+ * @module
+ */
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { install, type InstallProgress } from "../../install/install.ts";
+import type { RequestedMethod } from "../../link/mod.ts";
+import { type CommandContext, UsageError } from "../context.ts";
+import { renderNotes, renderProgress, renderSummary } from "../progress.ts";
+
+export const INSTALL_HELP = `silo install [flags]          (alias: silo i, silo ci)
+
+Restore node_modules exactly as the lockfile says (package-lock.json v2/v3, pnpm-lock.yaml v9),
+with every file coming from the store.
+
+Flags:
+  --prod, --production        omit devDependencies
+  --offline                   use the store only; fail on anything not in it
+  --frozen-lockfile           accepted for compatibility: silo never changes the lockfile
+  --import-method METHOD      auto (default: reflink, then hardlink, then copy), clone, hardlink, copy
+  --allow-scripts a,b         run lifecycle scripts of these dependencies (none run by default)
+  --ignore-scripts            run no lifecycle scripts, not even allowed ones
+  --registry URL              registry to download from (overrides .npmrc)
+  --concurrency N             parallel downloads (default 16)
+  --force                     reinstall even when node_modules is up to date
+  --dir DIR                   the project directory (default: the current one)
+  --json                      print the summary as JSON`;
+
+const METHODS = ["auto", "clone", "hardlink", "copy"];
+
+/** Run `silo install`. */
+export async function installCommand(ctx: CommandContext, argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      prod: { type: "boolean" },
+      production: { type: "boolean" },
+      offline: { type: "boolean" },
+      "frozen-lockfile": { type: "boolean" },
+      "import-method": { type: "string", default: "auto" },
+      "allow-scripts": { type: "string", multiple: true },
+      "ignore-scripts": { type: "boolean" },
+      registry: { type: "string" },
+      concurrency: { type: "string" },
+      force: { type: "boolean" },
+      dir: { type: "string" },
+      json: { type: "boolean" },
+    },
+  });
+  const method = values["import-method"]!;
+  if (!METHODS.includes(method)) throw new UsageError(`--import-method must be one of ${METHODS.join(", ")}, not "${method}"`);
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && !(concurrency >= 1)) throw new UsageError(`--concurrency must be a positive number`);
+
+  const out = ctx.output;
+  const warned = new Set<string>();
+  const warn = (message: string) => {
+    if (!warned.has(message)) out.err(`warning: ${message}`), warned.add(message);
+  };
+  let lastDraw = 0;
+  const onProgress = out.isTTY && !values.json
+    ? (p: InstallProgress) => {
+      const now = performance.now();
+      if (p.phase !== "done" && now - lastDraw < 80) return;
+      lastDraw = now;
+      out.write(`\r\x1b[2K${renderProgress(p)}${p.phase === "done" ? "\r\x1b[2K" : ""}`);
+    }
+    : undefined;
+
+  const summary = await install(await ctx.container(), {
+    projectDir: path.resolve(ctx.cwd, values.dir ?? "."),
+    prod: values.prod || values.production,
+    offline: values.offline,
+    importMethod: method as RequestedMethod,
+    allowScripts: (values["allow-scripts"] ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean),
+    ignoreScripts: values["ignore-scripts"],
+    registry: values.registry,
+    concurrency,
+    force: values.force,
+    onProgress,
+    warn,
+  });
+  if (values.json) out.out(JSON.stringify({ ...summary, ms: Math.round(summary.ms) }, null, 2));
+  else {
+    out.out(renderSummary(summary));
+    for (const note of renderNotes(summary)) out.out(note);
+  }
+  return 0;
+}

@@ -1,0 +1,47 @@
+/**
+ * Progress and summary text: pure functions of the install's state, so they are
+ * tested without a terminal.
+ *
+ * @module
+ */
+import type { InstallProgress, InstallSummary } from "../install/install.ts";
+import { formatBytes, formatDuration, plural } from "./format.ts";
+
+/** One status line for a terminal, redrawn in place. */
+export function renderProgress(p: InstallProgress, width = 100): string {
+  const parts = [
+    `${p.phase}`,
+    `${p.linked}/${p.total} packages linked`,
+    `${p.cached} from store`,
+    `${p.downloaded} downloaded (${formatBytes(p.downloadedBytes)})`,
+  ];
+  if (p.active) parts.push(`${p.active} in flight`);
+  parts.push(`${p.files} files`);
+  const line = parts.join(" · ");
+  return line.length > width ? line.slice(0, width - 1) + "…" : line;
+}
+
+/** The one-line summary printed at the end. */
+export function renderSummary(s: InstallSummary): string {
+  if (s.upToDate) return `node_modules is up to date (${s.lockfile}) · ${formatDuration(s.ms)}`;
+  const parts = [
+    `installed ${plural(s.packages, "package")} from ${s.lockfile} in ${formatDuration(s.ms)}`,
+    `${s.fromStore} from store, ${s.downloaded} downloaded (${formatBytes(s.downloadedBytes)})`,
+    `${plural(s.files, "file")} by ${s.importMethod}`,
+  ];
+  if (s.skipped.length) parts.push(`${s.skipped.length} skipped`);
+  return parts.join(" · ");
+}
+
+/** Extra lines after the summary: skipped scripts and how to allow them. */
+export function renderNotes(s: InstallSummary): string[] {
+  const notes: string[] = [];
+  if (s.scriptsSkipped.length) {
+    notes.push(
+      `lifecycle scripts not run for ${plural(s.scriptsSkipped.length, "package")}: ${s.scriptsSkipped.join(", ")}` +
+        ` (allow with --allow-scripts ${s.scriptsSkipped.slice(0, 3).join(",")}${s.scriptsSkipped.length > 3 ? ",..." : ""})`,
+    );
+  }
+  if (s.scriptsRun) notes.push(`ran ${plural(s.scriptsRun, "lifecycle script")}`);
+  return notes;
+}

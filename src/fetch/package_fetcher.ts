@@ -1,0 +1,148 @@
+/**
+ * Gets a package into the store: an index hit costs one row read; a miss joins the
+ * one in-flight download for that tarball (invariant 4) from any phase and any caller.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { PackageNode } from "../lockfile/graph.ts";
+import { packageKey, type PackageRecord } from "../store/index_db.ts";
+import type { Store } from "../store/store.ts";
+import { downloadWithRetry, TransientFetchError } from "./download.ts";
+import type { RegistryClient } from "./registry.ts";
+import { SingleFlight } from "./single_flight.ts";
+import { TarballError } from "./tar_ingest.ts";
+
+/** Counters for progress and the summary. */
+export interface FetchStats {
+  /** Packages served by the index without a download. */
+  hits: number;
+  /** Tarballs downloaded (one per flight, whatever the number of waiters). */
+  downloads: number;
+  /** Compressed bytes downloaded. */
+  bytes: number;
+  /** Downloads in flight now. */
+  active: number;
+}
+
+/** Options for {@linkcode PackageFetcher}. */
+export interface PackageFetcherOptions {
+  /** Project root: lockfile-relative paths (file: tarballs, directories) resolve against it. */
+  projectDir: string;
+  /** Store only: a miss is an error instead of a download. */
+  offline?: boolean;
+  /** Called after each download completes. */
+  onDownload?: (node: PackageNode, bytes: number) => void;
+}
+
+/** A package that cannot be fetched here, with what to do about it. */
+export class FetchError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "FetchError";
+  }
+}
+
+/**
+ * Resolves graph nodes to stored packages.
+ *
+ * @example
+ * ```ts ignore
+ * const fetcher = new PackageFetcher(store, client, { projectDir });
+ * const record = fetcher.lookup(node) ?? await fetcher.ensure(node);
+ * ```
+ */
+export class PackageFetcher {
+  readonly stats: FetchStats = { hits: 0, downloads: 0, bytes: 0, active: 0 };
+  readonly #store: Store;
+  readonly #client: RegistryClient;
+  readonly #options: PackageFetcherOptions;
+  readonly #flights = new SingleFlight<string, PackageRecord>();
+
+  constructor(store: Store, client: RegistryClient, options: PackageFetcherOptions) {
+    this.#store = store;
+    this.#client = client;
+    this.#options = options;
+  }
+
+  /** The index key a node's package is stored under. */
+  keyOf(node: PackageNode): string {
+    const r = node.resolution;
+    switch (r.kind) {
+      case "registry":
+        return packageKey(node.name, node.version, r.integrity, r.tarball ?? "registry");
+      case "tarball":
+        return packageKey(node.name, node.version, r.integrity, r.url);
+      case "directory":
+        return `${node.name}@${node.version}#dir:${path.resolve(this.#options.projectDir, r.path)}`;
+      case "git":
+        return `${node.name}@${node.version}#git:${r.url}#${r.commit ?? ""}`;
+    }
+  }
+
+  /** The stored package, when the index has it (no I/O beyond one row read). */
+  lookup(node: PackageNode): PackageRecord | undefined {
+    if (node.resolution.kind === "directory") return undefined; // a folder may change: always re-read
+    const record = this.#store.index.get(this.keyOf(node));
+    if (record) this.stats.hits++;
+    return record;
+  }
+
+  /** The stored package, downloading it at most once however many callers ask at the same time. */
+  ensure(node: PackageNode): Promise<PackageRecord> {
+    const hit = this.lookup(node);
+    return hit ? Promise.resolve(hit) : this.fetch(node);
+  }
+
+  /** Download (or join the download of) `node`, bypassing the index: a row whose files went missing. */
+  fetch(node: PackageNode): Promise<PackageRecord> {
+    const key = this.keyOf(node);
+    return this.#flights.run(key, () => this.#download(node, key));
+  }
+
+  /** Whether a download for `node` is in flight (tests, progress). */
+  inFlight(node: PackageNode): boolean {
+    return this.#flights.has(this.keyOf(node));
+  }
+
+  async #download(node: PackageNode, key: string): Promise<PackageRecord> {
+    const label = `${node.name}@${node.version}`;
+    const r = node.resolution;
+    if (r.kind === "git") {
+      throw new FetchError(`${label}: git dependencies (${r.url}) are not supported yet; install this project with npm or pnpm`);
+    }
+    if (r.kind === "directory") {
+      return (await this.#store.addDirectory(path.resolve(this.#options.projectDir, r.path))).record;
+    }
+    const local = r.kind === "tarball" && !/^https?:\/\//i.test(r.url) ? path.resolve(this.#options.projectDir, r.url.replace(/^file:/, "")) : undefined;
+    if (local) {
+      if (!fs.existsSync(local)) throw new FetchError(`${label}: the lockfile names ${local}, which does not exist`);
+      return (await this.#store.addTarball(fs.createReadStream(local), { key, integrity: r.integrity, name: node.name, version: node.version })).record;
+    }
+    if (this.#options.offline) {
+      throw new FetchError(`${label} is not in the store and --offline forbids downloading it; run once without --offline`);
+    }
+    const url = r.kind === "tarball" ? r.url : this.#client.tarballUrl(node.name, node.version, r.tarball);
+    this.stats.active++;
+    try {
+      const result = await downloadWithRetry(this.#client, url, async (body) => {
+        try {
+          return await this.#store.addTarball(body, { key, integrity: r.integrity, name: node.name, version: node.version, source: url });
+        } catch (error) {
+          // A body that ends early is usually the network: download again. Bad bytes are not retried.
+          if (error instanceof TarballError && error.kind === "truncated") {
+            throw new TransientFetchError(error.message, { package: label, url, cause: error });
+          }
+          throw error;
+        }
+      }, { package: label });
+      this.stats.downloads++;
+      this.stats.bytes += result.compressedBytes;
+      this.#options.onDownload?.(node, result.compressedBytes);
+      return result.record;
+    } finally {
+      this.stats.active--;
+    }
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The up-to-date check. After a complete install, node_modules/.silo-state.json
+ * records a hash of the lockfile and the options, and the files whose presence
+ * proves each package folder and link complete. A second install with the same
+ * inputs stats those and stops.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+
+/** The file's name inside the root node_modules. */
+export const STATE_FILE = ".silo-state.json";
+
+/** What the state file holds. */
+export interface InstallState {
+  version: 1;
+  /** sha256 of the lockfile text and the options that change the tree. */
+  inputHash: string;
+  /** Paths (relative to the project root) that exist after a complete install. */
+  sentinels: string[];
+}
+
+/** Hash of the inputs that determine node_modules. */
+export function inputHash(lockfileText: string, options: Record<string, unknown>): string {
+  return createHash("sha256").update(lockfileText).update("\0").update(JSON.stringify(options)).digest("hex");
+}
+
+/** Whether node_modules already matches `hash`: the state agrees and every sentinel exists. */
+export function isUpToDate(projectDir: string, hash: string): boolean {
+  const file = path.join(projectDir, "node_modules", STATE_FILE);
+  let state: InstallState;
+  try {
+    state = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch {
+    return false;
+  }
+  if (state.version !== 1 || state.inputHash !== hash) return false;
+  return state.sentinels.every((p) => fs.lstatSync(path.join(projectDir, p), { throwIfNoEntry: false }) !== undefined);
+}
+
+/** Remove the state before changing node_modules, so an interrupted install is never "up to date". */
+export function clearState(projectDir: string): void {
+  fs.rmSync(path.join(projectDir, "node_modules", STATE_FILE), { force: true });
+}
+
+/** Record a complete install (the last write of an install). */
+export function writeState(projectDir: string, state: InstallState): void {
+  const file = path.join(projectDir, "node_modules", STATE_FILE);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(state));
+  fs.renameSync(tmp, file);
+}

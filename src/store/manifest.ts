@@ -1,0 +1,37 @@
+/**
+ * What a package.json says that silo acts on: the commands a package provides
+ * (npm's rules for `bin` and `directories.bin`).
+ *
+ * @module
+ */
+import path from "node:path";
+import type { FileMap, PackageManifest } from "./index_db.ts";
+
+/** Command name -> path inside the package (posix, normalized). */
+export type BinMap = Record<string, string>;
+
+/**
+ * The commands of a package. `files` (when known) serves `directories.bin`, which
+ * names a folder whose every file is a command.
+ */
+export function binsOf(manifest: PackageManifest, files?: FileMap): BinMap {
+  const bins: BinMap = {};
+  const add = (name: string, target: string) => {
+    // npm strips scopes and path separators from command names, and keeps targets inside the package.
+    const clean = path.posix.basename(name.replace(/\\/g, "/"));
+    const rel = path.posix.normalize(target.replace(/\\/g, "/")).replace(/^(\.\/)+/, "");
+    if (!clean || clean === "." || clean === ".." || rel.startsWith("../") || path.posix.isAbsolute(rel)) return;
+    bins[clean] = rel;
+  };
+  if (typeof manifest.bin === "string") {
+    if (manifest.name) add(manifest.name.replace(/^@[^/]+\//, ""), manifest.bin);
+  } else if (manifest.bin && typeof manifest.bin === "object") {
+    for (const [name, target] of Object.entries(manifest.bin)) if (typeof target === "string") add(name, target);
+  } else if (manifest.directories?.bin && files) {
+    const dir = path.posix.normalize(manifest.directories.bin).replace(/^(\.\/)+/, "").replace(/\/$/, "");
+    for (const file of Object.keys(files)) {
+      if (file.startsWith(`${dir}/`)) add(path.posix.basename(file), file);
+    }
+  }
+  return bins;
+}
