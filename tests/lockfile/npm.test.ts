@@ -172,9 +172,9 @@ test("resolved: absent, registry URL, foreign URL, file: tarball, git", () => {
   });
 });
 
-test("missing integrity is kept in the graph and recorded as a warning", () => {
+test("v2 is read; missing integrity is kept in the graph and recorded as a warning", () => {
   const g = parseNpmLockfile(
-    lock({ "": { dependencies: { a: "1" } }, "node_modules/a": { version: "1.0.0" } }),
+    lock({ "": { dependencies: { a: "1" } }, "node_modules/a": { version: "1.0.0" } }, 2),
   );
   assert.deepEqual(g.packages.get("node_modules/a")!.resolution, { kind: "registry" });
   assert.equal(g.warnings?.length, 1);
