@@ -154,7 +154,15 @@ async function collect(body: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   return out;
 }
 
-async function main(argv: string[]): Promise<number> {
+/**
+ * Run the mirror with command-line arguments; resolves to the exit code (1 if anything failed).
+ *
+ * @example
+ * ```ts
+ * await main(["--out", "bench/.mirror", "package-lock.json"]);
+ * ```
+ */
+export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

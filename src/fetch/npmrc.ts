@@ -19,11 +19,9 @@ export const DEFAULT_REGISTRY = "https://registry.npmjs.org/";
 /** Environment lookup; `process.env` by default. */
 export type Env = Record<string, string | undefined>;
 
-const SECRET = Symbol("secret");
-
 /**
- * Credentials for one registry prefix. The Authorization header value is held under a
- * private symbol so inspecting or serializing the config cannot leak it.
+ * Credentials for one registry prefix. The Authorization header value is held in a private
+ * field so inspecting or serializing the config cannot leak it.
  *
  * @example
  * ```ts
@@ -36,18 +34,18 @@ export class Credential {
   readonly prefix: string;
   /** "bearer" for `_authToken`, "basic" for `_auth` or `username`+`_password`. */
   readonly kind: "bearer" | "basic";
-  private readonly [SECRET]: string;
+  readonly #header: string;
 
   /** Build one from a nerf-dart prefix and an Authorization header value. */
   constructor(prefix: string, kind: "bearer" | "basic", header: string) {
     this.prefix = prefix;
     this.kind = kind;
-    this[SECRET] = header;
+    this.#header = header;
   }
 
   /** The Authorization header value. Send it; never print it. */
   header(): string {
-    return this[SECRET];
+    return this.#header;
   }
 
   /** Redacted form for logs. */

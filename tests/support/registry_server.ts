@@ -34,9 +34,12 @@ export interface MemoryPackage {
  * What the server does with one request to a scripted path:
  * a number answers with that status; "truncate" sends half the body then ends the
  * connection; "reset" sends half then destroys the socket; "stall" sends headers and half
- * the body, then nothing more; "stall-headers" sends nothing at all; "ok" serves normally.
+ * the body, then nothing more; "stall-headers" sends nothing at all; "ok" serves normally;
+ * `{ redirect }` answers 302 to that URL.
  */
-export type Behaviour = number | "truncate" | "reset" | "stall" | "stall-headers" | "ok";
+export type Behaviour = number | "truncate" | "reset" | "stall" | "stall-headers" | "ok" | {
+  redirect: string;
+};
 
 /** One request as the server saw it. */
 export interface RequestRecord {
@@ -208,6 +211,11 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     const behaviour = scripts.get(path)?.shift() ?? "ok";
     if (behaviour === "stall-headers") {
       stalled.add(res);
+      return;
+    }
+    if (typeof behaviour === "object") {
+      res.writeHead(302, { location: behaviour.redirect, "content-length": "0" });
+      res.end();
       return;
     }
     if (typeof behaviour === "number") {
