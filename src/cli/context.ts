@@ -37,7 +37,9 @@ export class CommandContext {
   #options: Omit<ContainerOptions, "storeDir">;
 
   constructor(
-    options: { store?: string; output?: Output; cwd?: string; env?: Record<string, string | undefined> } & Omit<ContainerOptions, "storeDir">,
+    options:
+      & { store?: string; output?: Output; cwd?: string; env?: Record<string, string | undefined> }
+      & Omit<ContainerOptions, "storeDir">,
   ) {
     this.env = options.env ?? process.env;
     this.storeDir = options.store ?? defaultStoreDir(this.env);

@@ -87,7 +87,10 @@ export async function main(argv: string[], output: Output = processOutput, cwd?:
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   // parseArgs errors name the flag; ours already say what failed and what to do.
-  if (error instanceof UsageError || error.name !== "Error" || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+  if (
+    error instanceof UsageError || error.name !== "Error" ||
+    (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")
+  ) {
     return error.message;
   }
   return process.env.SILO_DEBUG ? (error.stack ?? error.message) : error.message;

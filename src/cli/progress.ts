@@ -38,8 +38,12 @@ export function renderNotes(s: InstallSummary): string[] {
   const notes: string[] = [];
   if (s.scriptsSkipped.length) {
     notes.push(
-      `lifecycle scripts not run for ${plural(s.scriptsSkipped.length, "package")}: ${s.scriptsSkipped.join(", ")}` +
-        ` (allow with --allow-scripts ${s.scriptsSkipped.slice(0, 3).join(",")}${s.scriptsSkipped.length > 3 ? ",..." : ""})`,
+      `lifecycle scripts not run for ${plural(s.scriptsSkipped.length, "package")}: ${
+        s.scriptsSkipped.join(", ")
+      }` +
+        ` (allow with --allow-scripts ${s.scriptsSkipped.slice(0, 3).join(",")}${
+          s.scriptsSkipped.length > 3 ? ",..." : ""
+        })`,
     );
   }
   if (s.scriptsRun) notes.push(`ran ${plural(s.scriptsRun, "lifecycle script")}`);

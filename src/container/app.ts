@@ -52,8 +52,17 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       return layout;
     })
     .provide(T.mutex, () => new KeyedMutex())
-    .provide(T.index, (c) => new StoreIndex(c.get(T.runtime).openSqlite(c.get(T.layout).indexDb, { driver: c.get(T.sqliteDriver) })))
+    .provide(
+      T.index,
+      (c) =>
+        new StoreIndex(
+          c.get(T.runtime).openSqlite(c.get(T.layout).indexDb, { driver: c.get(T.sqliteDriver) }),
+        ),
+    )
     .provide(T.cas, (c) => new CasWriter(c.get(T.layout), c.get(T.hasher), c.get(T.mutex)))
-    .provide(T.verifier, (c) => new Verifier(c.get(T.layout), c.get(T.index), c.get(T.hasher), c.get(T.mutex)))
+    .provide(
+      T.verifier,
+      (c) => new Verifier(c.get(T.layout), c.get(T.index), c.get(T.hasher), c.get(T.mutex)),
+    )
     .provide(T.store, (c) => new Store(c.get(T.layout), c.get(T.index), c.get(T.cas), c.get(T.verifier)));
 }

@@ -26,7 +26,14 @@ const IGNORED = new Set(["node_modules", ".git"]);
 
 /** Store every file under `dir`. */
 export async function ingestDirectory(dir: string, cas: CasWriter): Promise<DirectoryIngestResult> {
-  const result: DirectoryIngestResult = { files: {}, manifest: {}, unpackedSize: 0, contentIntegrity: "", skipped: [], written: 0 };
+  const result: DirectoryIngestResult = {
+    files: {},
+    manifest: {},
+    unpackedSize: 0,
+    contentIntegrity: "",
+    skipped: [],
+    written: 0,
+  };
   const walk = async (relative: string) => {
     for (const entry of fs.readdirSync(path.join(dir, relative), { withFileTypes: true })) {
       const rel = relative ? `${relative}/${entry.name}` : entry.name;
@@ -38,7 +45,12 @@ export async function ingestDirectory(dir: string, cas: CasWriter): Promise<Dire
         const stored = await cas.writeBytes(fs.readFileSync(full), exec);
         if (stored.written) result.written++;
         result.unpackedSize += stored.size;
-        result.files[rel] = { digest: stored.digest, mode: exec ? 0o755 : 0o644, size: stored.size, checkedAt: stored.checkedAt };
+        result.files[rel] = {
+          digest: stored.digest,
+          mode: exec ? 0o755 : 0o644,
+          size: stored.size,
+          checkedAt: stored.checkedAt,
+        };
       } else {
         result.skipped.push({ path: rel, reason: entry.isSymbolicLink() ? "symlink" : "other" });
       }
@@ -47,10 +59,14 @@ export async function ingestDirectory(dir: string, cas: CasWriter): Promise<Dire
   await walk("");
   const pkg = result.files["package.json"];
   if (pkg) {
-    const { name, version, bin, directories, scripts } = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+    const { name, version, bin, directories, scripts } = JSON.parse(
+      fs.readFileSync(path.join(dir, "package.json"), "utf8"),
+    );
     result.manifest = { name, version, bin, directories, scripts };
   }
-  const listing = Object.keys(result.files).sort().map((p) => `${p}\0${result.files[p].digest}\0${result.files[p].mode}`).join("\n");
+  const listing = Object.keys(result.files).sort().map((p) =>
+    `${p}\0${result.files[p].digest}\0${result.files[p].mode}`
+  ).join("\n");
   result.contentIntegrity = `sha512-${cas.hasher.sha512Hex(new TextEncoder().encode(listing))}`;
   return result;
 }

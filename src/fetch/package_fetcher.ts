@@ -110,25 +110,44 @@ export class PackageFetcher {
     const label = `${node.name}@${node.version}`;
     const r = node.resolution;
     if (r.kind === "git") {
-      throw new FetchError(`${label}: git dependencies (${r.url}) are not supported yet; install this project with npm or pnpm`);
+      throw new FetchError(
+        `${label}: git dependencies (${r.url}) are not supported yet; install this project with npm or pnpm`,
+      );
     }
     if (r.kind === "directory") {
       return (await this.#store.addDirectory(path.resolve(this.#options.projectDir, r.path))).record;
     }
-    const local = r.kind === "tarball" && !/^https?:\/\//i.test(r.url) ? path.resolve(this.#options.projectDir, r.url.replace(/^file:/, "")) : undefined;
+    const local = r.kind === "tarball" && !/^https?:\/\//i.test(r.url)
+      ? path.resolve(this.#options.projectDir, r.url.replace(/^file:/, ""))
+      : undefined;
     if (local) {
-      if (!fs.existsSync(local)) throw new FetchError(`${label}: the lockfile names ${local}, which does not exist`);
-      return (await this.#store.addTarball(fs.createReadStream(local), { key, integrity: r.integrity, name: node.name, version: node.version })).record;
+      if (!fs.existsSync(local)) {
+        throw new FetchError(`${label}: the lockfile names ${local}, which does not exist`);
+      }
+      return (await this.#store.addTarball(fs.createReadStream(local), {
+        key,
+        integrity: r.integrity,
+        name: node.name,
+        version: node.version,
+      })).record;
     }
     if (this.#options.offline) {
-      throw new FetchError(`${label} is not in the store and --offline forbids downloading it; run once without --offline`);
+      throw new FetchError(
+        `${label} is not in the store and --offline forbids downloading it; run once without --offline`,
+      );
     }
     const url = r.kind === "tarball" ? r.url : this.#client.tarballUrl(node.name, node.version, r.tarball);
     this.stats.active++;
     try {
       const result = await downloadWithRetry(this.#client, url, async (body) => {
         try {
-          return await this.#store.addTarball(body, { key, integrity: r.integrity, name: node.name, version: node.version, source: url });
+          return await this.#store.addTarball(body, {
+            key,
+            integrity: r.integrity,
+            name: node.name,
+            version: node.version,
+            source: url,
+          });
         } catch (error) {
           // A body that ends early is usually the network: download again. Bad bytes are not retried.
           if (error instanceof TarballError && error.kind === "truncated") {

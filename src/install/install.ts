@@ -142,15 +142,23 @@ export async function install(c: Container, options: InstallOptions): Promise<In
     return summary;
   }
 
-  const graph = lock.name === "pnpm-lock.yaml" ? parsePnpmLockfile(lock.text, lock.file) : parseNpmLockfile(lock.text, lock.file);
+  const graph = lock.name === "pnpm-lock.yaml"
+    ? parsePnpmLockfile(lock.text, lock.file)
+    : parseNpmLockfile(lock.text, lock.file);
   graph.allowedScripts = await readAllowedScripts(projectDir);
   summary.layout = graph.layout;
   const selection = selectPackages(graph, { prod: !!options.prod, platform: currentPlatform() });
   for (const [id, why] of selection.skipped) {
-    if (why.reason !== "unreachable" && why.reason !== "bundled") summary.skipped.push({ id, reason: why.detail ?? why.reason });
+    if (why.reason !== "unreachable" && why.reason !== "bundled") {
+      summary.skipped.push({ id, reason: why.detail ?? why.reason });
+    }
   }
-  for (const [id, why] of selection.platformMismatch) warn(`${id} does not support this platform (${why}); installing it anyway, as npm does`);
-  const plan: InstallPlan = graph.layout === "hoisted" ? planHoisted(graph, selection) : planIsolated(graph, selection);
+  for (const [id, why] of selection.platformMismatch) {
+    warn(`${id} does not support this platform (${why}); installing it anyway, as npm does`);
+  }
+  const plan: InstallPlan = graph.layout === "hoisted"
+    ? planHoisted(graph, selection)
+    : planIsolated(graph, selection);
 
   const store = c.get(T.store);
   const layout = c.get(T.layout);
@@ -197,8 +205,11 @@ export async function install(c: Container, options: InstallOptions): Promise<In
   const scriptsSkipped = new Set<string>();
 
   const place = (placement: Placement, record: PackageRecord): void => {
-    const runs = !options.ignoreScripts && allowed.has(placement.node.name) && hasLifecycle(record.manifest.scripts);
-    if (!runs && (placement.node.hasInstallScript || hasLifecycle(record.manifest.scripts))) scriptsSkipped.add(placement.node.name);
+    const runs = !options.ignoreScripts && allowed.has(placement.node.name) &&
+      hasLifecycle(record.manifest.scripts);
+    if (!runs && (placement.node.hasInstallScript || hasLifecycle(record.manifest.scripts))) {
+      scriptsSkipped.add(placement.node.name);
+    }
     // A package whose scripts run may write into its own files: it gets copies, never links into the store.
     const dir = path.join(projectDir, placement.dir);
     progress.files += importPackage(record, dir, layout, runs ? copier : importer, dirs);
@@ -270,7 +281,11 @@ export async function install(c: Container, options: InstallOptions): Promise<In
   await Promise.all(downloads);
   if (failures.length) {
     await Promise.all(removals);
-    throw failures.length === 1 ? failures[0] : new AggregateError(failures, `${failures.length} packages failed to install:\n` + failures.map((f) => `  ${(f as Error).message}`).join("\n"));
+    throw failures.length === 1 ? failures[0] : new AggregateError(
+      failures,
+      `${failures.length} packages failed to install:\n` +
+        failures.map((f) => `  ${(f as Error).message}`).join("\n"),
+    );
   }
 
   // Symlinks: workspaces, link: deps, and the isolated layout's dependency links.
@@ -291,7 +306,13 @@ export async function install(c: Container, options: InstallOptions): Promise<In
       ? readBinsFromDisk(path.join(projectDir, bin.pkgDir))
       : undefined;
     if (!bins) continue;
-    summary.bins += linkBins(bins, path.join(projectDir, bin.pkgDir), path.join(projectDir, bin.binDir), dirs, taken);
+    summary.bins += linkBins(
+      bins,
+      path.join(projectDir, bin.pkgDir),
+      path.join(projectDir, bin.binDir),
+      dirs,
+      taken,
+    );
   }
 
   if (scriptJobs.length) {

@@ -92,7 +92,13 @@ export function symlinkDir(target: string, at: string, dirs: DirMaker): void {
 }
 
 /** Link each command of the package at `pkgDir` into `binDir` (absolute). Existing entries win. */
-export function linkBins(bins: BinMap, pkgDir: string, binDir: string, dirs: DirMaker, taken: Set<string>): number {
+export function linkBins(
+  bins: BinMap,
+  pkgDir: string,
+  binDir: string,
+  dirs: DirMaker,
+  taken: Set<string>,
+): number {
   let count = 0;
   for (const [name, target] of Object.entries(bins)) {
     const at = path.join(binDir, name);

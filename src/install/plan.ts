@@ -49,19 +49,32 @@ export function binDirOf(location: string): string {
 }
 
 function importerRoots(graph: Graph, selection: Selection): string[] {
-  return graph.importers.filter((i) => selection.importers.has(i.path)).map((i) => posix.join(i.path, "node_modules"));
+  return graph.importers.filter((i) => selection.importers.has(i.path)).map((i) =>
+    posix.join(i.path, "node_modules")
+  );
 }
 
 /** npm's hoisted layout: every package sits at the location the lockfile gives it. */
 export function planHoisted(graph: Graph, selection: Selection): InstallPlan {
-  const plan: InstallPlan = { layout: "hoisted", placements: [], links: [], bins: [], roots: importerRoots(graph, selection) };
-  const ids = [...selection.install].sort((a, b) => (graph.packages.get(a)!.location ?? a).localeCompare(graph.packages.get(b)!.location ?? b));
+  const plan: InstallPlan = {
+    layout: "hoisted",
+    placements: [],
+    links: [],
+    bins: [],
+    roots: importerRoots(graph, selection),
+  };
+  const ids = [...selection.install].sort((a, b) =>
+    (graph.packages.get(a)!.location ?? a).localeCompare(graph.packages.get(b)!.location ?? b)
+  );
   for (const id of ids) {
     const node = graph.packages.get(id)!;
     const location = node.location;
-    if (!location) throw new Error(`the lockfile gives ${node.name}@${node.version} no location; it cannot be placed`);
-    if (node.resolution.kind === "directory") plan.links.push({ path: location, target: node.resolution.path });
-    else plan.placements.push({ id, node, dir: location });
+    if (!location) {
+      throw new Error(`the lockfile gives ${node.name}@${node.version} no location; it cannot be placed`);
+    }
+    if (node.resolution.kind === "directory") {
+      plan.links.push({ path: location, target: node.resolution.path });
+    } else plan.placements.push({ id, node, dir: location });
     plan.bins.push({ binDir: binDirOf(location), pkgDir: location, id });
   }
   return plan;
@@ -69,11 +82,20 @@ export function planHoisted(graph: Graph, selection: Selection): InstallPlan {
 
 /** pnpm's isolated layout: node_modules/.pnpm/<dir>/node_modules/<name>, dependencies as symlinks. */
 export function planIsolated(graph: Graph, selection: Selection): InstallPlan {
-  const plan: InstallPlan = { layout: "isolated", placements: [], links: [], bins: [], roots: importerRoots(graph, selection) };
-  const dirOf = (id: string) => `node_modules/.pnpm/${pnpmDirName(id)}/node_modules/${graph.packages.get(id)!.name}`;
+  const plan: InstallPlan = {
+    layout: "isolated",
+    placements: [],
+    links: [],
+    bins: [],
+    roots: importerRoots(graph, selection),
+  };
+  const dirOf = (id: string) =>
+    `node_modules/.pnpm/${pnpmDirName(id)}/node_modules/${graph.packages.get(id)!.name}`;
   const targetOf = (dep: Dependency): { dir: string; id?: string } | undefined => {
     if (dep.target.kind === "link") return { dir: dep.target.path };
-    return selection.install.has(dep.target.id) ? { dir: dirOf(dep.target.id), id: dep.target.id } : undefined;
+    return selection.install.has(dep.target.id)
+      ? { dir: dirOf(dep.target.id), id: dep.target.id }
+      : undefined;
   };
 
   for (const id of selection.install) {
@@ -97,25 +119,40 @@ export function planIsolated(graph: Graph, selection: Selection): InstallPlan {
       if (!target) continue;
       if (importer.path === ".") rootAliases.add(dep.alias);
       plan.links.push({ path: posix.join(importer.path, "node_modules", dep.alias), target: target.dir });
-      plan.bins.push({ binDir: posix.join(importer.path, "node_modules", ".bin"), pkgDir: target.dir, id: target.id });
+      plan.bins.push({
+        binDir: posix.join(importer.path, "node_modules", ".bin"),
+        pkgDir: target.dir,
+        id: target.id,
+      });
     }
   }
 
   // pnpm hoists every other package, once per name (shallowest first), into node_modules/.pnpm/node_modules
   // so that undeclared ("phantom") imports inside the store layout still resolve.
   const hoisted = new Set(rootAliases);
-  let frontier: Dependency[] = graph.importers.filter((i) => selection.importers.has(i.path)).flatMap((i) => i.dependencies);
+  let frontier: Dependency[] = graph.importers.filter((i) => selection.importers.has(i.path)).flatMap((i) =>
+    i.dependencies
+  );
   const visited = new Set<string>();
   while (frontier.length) {
     const next: Dependency[] = [];
     for (const dep of frontier) {
-      if (dep.target.kind !== "package" || !selection.install.has(dep.target.id) || visited.has(dep.target.id)) continue;
+      if (
+        dep.target.kind !== "package" || !selection.install.has(dep.target.id) || visited.has(dep.target.id)
+      ) continue;
       visited.add(dep.target.id);
       const node = graph.packages.get(dep.target.id)!;
       if (!hoisted.has(node.name)) {
         hoisted.add(node.name);
-        plan.links.push({ path: `node_modules/.pnpm/node_modules/${node.name}`, target: dirOf(dep.target.id) });
-        plan.bins.push({ binDir: "node_modules/.pnpm/node_modules/.bin", pkgDir: dirOf(dep.target.id), id: dep.target.id });
+        plan.links.push({
+          path: `node_modules/.pnpm/node_modules/${node.name}`,
+          target: dirOf(dep.target.id),
+        });
+        plan.bins.push({
+          binDir: "node_modules/.pnpm/node_modules/.bin",
+          pkgDir: dirOf(dep.target.id),
+          id: dep.target.id,
+        });
       }
       next.push(...node.dependencies);
     }

@@ -54,7 +54,9 @@ export function dependencyOrder(jobs: ScriptJob[]): ScriptJob[] {
 export class ScriptError extends Error {
   constructor(job: ScriptJob, event: string, code: number | null, output: string) {
     super(
-      `${job.name}@${job.version}: ${event} script failed with exit code ${code}: ${job.scripts[event as "install"]}\n${output.trim()}\n` +
+      `${job.name}@${job.version}: ${event} script failed with exit code ${code}: ${
+        job.scripts[event as "install"]
+      }\n${output.trim()}\n` +
         `Fix the cause above, or install without running this package's scripts (drop it from --allow-scripts).`,
     );
     this.name = "ScriptError";
@@ -62,7 +64,10 @@ export class ScriptError extends Error {
 }
 
 /** Run the jobs' scripts one after another, in dependency order. */
-export async function runScripts(jobs: ScriptJob[], onStart?: (job: ScriptJob, event: string) => void): Promise<number> {
+export async function runScripts(
+  jobs: ScriptJob[],
+  onStart?: (job: ScriptJob, event: string) => void,
+): Promise<number> {
   let ran = 0;
   for (const job of dependencyOrder(jobs)) {
     for (const event of LIFECYCLE) {

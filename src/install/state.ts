@@ -37,7 +37,9 @@ export function isUpToDate(projectDir: string, hash: string): boolean {
     return false;
   }
   if (state.version !== 1 || state.inputHash !== hash) return false;
-  return state.sentinels.every((p) => fs.lstatSync(path.join(projectDir, p), { throwIfNoEntry: false }) !== undefined);
+  return state.sentinels.every((p) =>
+    fs.lstatSync(path.join(projectDir, p), { throwIfNoEntry: false }) !== undefined
+  );
 }
 
 /** Remove the state before changing node_modules, so an interrupted install is never "up to date". */

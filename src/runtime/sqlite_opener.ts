@@ -11,10 +11,14 @@ import type { SqliteOpenOptions } from "./types.ts";
 type Open = (path: string, readonly: boolean) => SqliteDatabase;
 
 /** Compose an `openSqlite` from the two drivers. */
-export function sqliteOpener(openFfi: Open, openBuiltin: Open): (path: string, options?: SqliteOpenOptions) => SqliteDatabase {
+export function sqliteOpener(
+  openFfi: Open,
+  openBuiltin: Open,
+): (path: string, options?: SqliteOpenOptions) => SqliteDatabase {
   let ffiBroken: unknown;
   return (path, options = {}) => {
-    const driver = options.driver ?? (process.env.SILO_SQLITE_DRIVER as SqliteOpenOptions["driver"]) ?? "auto";
+    const driver = options.driver ?? (process.env.SILO_SQLITE_DRIVER as SqliteOpenOptions["driver"]) ??
+      "auto";
     const readonly = options.readonly ?? false;
     if (driver === "builtin") return openBuiltin(path, readonly);
     if (driver === "ffi") return openFfi(path, readonly);

@@ -51,7 +51,10 @@ export class StoreLayout {
 }
 
 /** The default store: $SILO_STORE_DIR, else the platform cache dir. */
-export function defaultStoreDir(env: Record<string, string | undefined> = process.env, platform = process.platform): string {
+export function defaultStoreDir(
+  env: Record<string, string | undefined> = process.env,
+  platform = process.platform,
+): string {
   if (env.SILO_STORE_DIR) return env.SILO_STORE_DIR;
   const home = env.HOME ?? env.USERPROFILE ?? os.homedir();
   if (platform === "darwin") return path.join(home, "Library", "Caches", "silo");

@@ -20,13 +20,17 @@ export function binsOf(manifest: PackageManifest, files?: FileMap): BinMap {
     // npm strips scopes and path separators from command names, and keeps targets inside the package.
     const clean = path.posix.basename(name.replace(/\\/g, "/"));
     const rel = path.posix.normalize(target.replace(/\\/g, "/")).replace(/^(\.\/)+/, "");
-    if (!clean || clean === "." || clean === ".." || rel.startsWith("../") || path.posix.isAbsolute(rel)) return;
+    if (!clean || clean === "." || clean === ".." || rel.startsWith("../") || path.posix.isAbsolute(rel)) {
+      return;
+    }
     bins[clean] = rel;
   };
   if (typeof manifest.bin === "string") {
     if (manifest.name) add(manifest.name.replace(/^@[^/]+\//, ""), manifest.bin);
   } else if (manifest.bin && typeof manifest.bin === "object") {
-    for (const [name, target] of Object.entries(manifest.bin)) if (typeof target === "string") add(name, target);
+    for (const [name, target] of Object.entries(manifest.bin)) {
+      if (typeof target === "string") add(name, target);
+    }
   } else if (manifest.directories?.bin && files) {
     const dir = path.posix.normalize(manifest.directories.bin).replace(/^(\.\/)+/, "").replace(/\/$/, "");
     for (const file of Object.keys(files)) {

@@ -6,9 +6,20 @@
  */
 import fs from "node:fs";
 import { ingestDirectory } from "../fetch/directory_ingest.ts";
-import { ingestTarball, type IngestOptions, type SkippedEntry, type TarballSource } from "../fetch/tar_ingest.ts";
+import {
+  type IngestOptions,
+  ingestTarball,
+  type SkippedEntry,
+  type TarballSource,
+} from "../fetch/tar_ingest.ts";
 import type { CasWriter } from "./cas.ts";
-import { type FileMap, packageKey, type PackageManifest, type PackageRecord, type StoreIndex } from "./index_db.ts";
+import {
+  type FileMap,
+  packageKey,
+  type PackageManifest,
+  type PackageRecord,
+  type StoreIndex,
+} from "./index_db.ts";
 import { binsOf } from "./manifest.ts";
 import type { StoreLayout } from "./layout.ts";
 import type { Verifier } from "./verifier.ts";
@@ -80,7 +91,12 @@ export class Store {
       lastUsed: now,
     };
     this.index.putMany([record]);
-    return { record, written: ingested.written, skipped: ingested.skipped, compressedBytes: ingested.compressedBytes };
+    return {
+      record,
+      written: ingested.written,
+      skipped: ingested.skipped,
+      compressedBytes: ingested.compressedBytes,
+    };
   }
 
   /** Store a package directory (files only; symlinks skipped). Its key is a hash of its file map. */

@@ -106,8 +106,9 @@ export class Verifier {
       if (!now.isFile()) verdict = { ok: false, reason: "not-a-file", rehashed: false };
       else if (this.hasher.sha512Hex(fs.readFileSync(casPath)) !== entry.digest || now.size !== entry.size) {
         verdict = { ok: false, reason: "modified", rehashed: true };
-      } else if ((now.mode & 0o777) !== casMode(exec)) verdict = { ok: false, reason: "wrong-mode", rehashed: true };
-      else return { ok: true, checkedAt: now.mtimeMs, rehashed: true };
+      } else if ((now.mode & 0o777) !== casMode(exec)) {
+        verdict = { ok: false, reason: "wrong-mode", rehashed: true };
+      } else return { ok: true, checkedAt: now.mtimeMs, rehashed: true };
       if (repair) this.#discard(casPath);
       return verdict;
     });
@@ -122,7 +123,14 @@ export class Verifier {
   async verifyAll(options: VerifyOptions = {}): Promise<VerifyReport> {
     const repair = options.repair ?? false;
     const cache = new Map<string, Promise<FileVerdict>>(); // files shared by packages are judged once
-    const result: VerifyReport = { packages: 0, files: 0, rehashed: 0, bad: [], removedFiles: 0, removedRows: 0 };
+    const result: VerifyReport = {
+      packages: 0,
+      files: 0,
+      rehashed: 0,
+      bad: [],
+      removedFiles: 0,
+      removedRows: 0,
+    };
     const refreshed: PackageRecord[] = [];
     for (const record of this.index.records()) {
       const { report, changed } = await this.#verifyRecord(record, cache, repair);
@@ -164,14 +172,23 @@ export class Verifier {
         changed = true;
       }
     }
-    const report = { key: record.key, name: record.name, version: record.version, ok: problems.length === 0, problems };
+    const report = {
+      key: record.key,
+      name: record.name,
+      version: record.version,
+      ok: problems.length === 0,
+      problems,
+    };
     return { report, changed };
   }
 
   // Called with the file's lock held: the rename is atomic, the delete happens later off the lock.
   #discard(casPath: string): void {
     try {
-      fs.renameSync(casPath, path.join(this.layout.trash, `${path.basename(casPath)}-${Date.now().toString(36)}`));
+      fs.renameSync(
+        casPath,
+        path.join(this.layout.trash, `${path.basename(casPath)}-${Date.now().toString(36)}`),
+      );
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }

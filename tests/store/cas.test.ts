@@ -11,7 +11,9 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 test("the same content written concurrently from many tasks ends as one file, one inode", async () => {
   const { c, cleanup } = await testContainer();
   const cas = c.get(T.cas);
-  const results = await Promise.all(Array.from({ length: 32 }, () => cas.writeBytes(bytes("same content"), false)));
+  const results = await Promise.all(
+    Array.from({ length: 32 }, () => cas.writeBytes(bytes("same content"), false)),
+  );
   assert.equal(results.filter((r) => r.written).length, 1);
   const file = c.get(T.layout).filePath(sha512Hex("same content"), false);
   const st = fs.statSync(file);

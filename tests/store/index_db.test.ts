@@ -9,7 +9,12 @@ import { tempDir } from "../support/store.ts";
 function record(key: string, files = 2, now = 1000): PackageRecord {
   const map: PackageRecord["files"] = {};
   for (let i = 0; i < files; i++) {
-    map[`lib/f${i}.js`] = { digest: `${key}-${i}`.padEnd(128, "0"), mode: i === 0 ? 0o755 : 0o644, size: 10 + i, checkedAt: now };
+    map[`lib/f${i}.js`] = {
+      digest: `${key}-${i}`.padEnd(128, "0"),
+      mode: i === 0 ? 0o755 : 0o644,
+      size: 10 + i,
+      checkedAt: now,
+    };
   }
   return {
     key,
@@ -80,9 +85,23 @@ for (const driver of ["ffi", "builtin"] as const) {
     const dir = tempDir();
     const db = runtime.openSqlite(path.join(dir, "t.db"), { driver });
     db.exec("CREATE TABLE t (a, b, c, d, e, f)");
-    db.prepare("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)").run("héllo", "", 2 ** 40, 1.5, new Uint8Array([1, 2, 3]), null);
+    db.prepare("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)").run(
+      "héllo",
+      "",
+      2 ** 40,
+      1.5,
+      new Uint8Array([1, 2, 3]),
+      null,
+    );
     const row = db.prepare("SELECT * FROM t").get()!;
-    assert.deepEqual({ ...row, e: [...(row.e as Uint8Array)] }, { a: "héllo", b: "", c: 2 ** 40, d: 1.5, e: [1, 2, 3], f: null });
+    assert.deepEqual({ ...row, e: [...(row.e as Uint8Array)] }, {
+      a: "héllo",
+      b: "",
+      c: 2 ** 40,
+      d: 1.5,
+      e: [1, 2, 3],
+      f: null,
+    });
     assert.match(db.version, /^3\.\d+/);
     db.close();
     fs.rmSync(dir, { recursive: true });

@@ -12,7 +12,10 @@ const pkgJson = { name: "package/package.json", content: '{"name":"evil","versio
 test("ingest strips the first path segment, records modes, manifest and the computed integrity", async () => {
   const { c, cleanup } = await testContainer();
   const tgz = await tgzOf([
-    { name: "package/package.json", content: JSON.stringify({ name: "ok", version: "2.0.0", bin: { ok: "cli.js" } }) },
+    {
+      name: "package/package.json",
+      content: JSON.stringify({ name: "ok", version: "2.0.0", bin: { ok: "cli.js" } }),
+    },
     { name: "package/cli.js", content: "#!/usr/bin/env node\n", mode: 0o755 },
     { name: "package/./lib//deep/x.js", content: "x" },
   ]);
@@ -35,7 +38,14 @@ test("sha1 integrity (old lockfiles) is checked too", async () => {
   const tgz = await packageTgz("old", "1.0.0", { "a.js": "a" });
   const { record } = await c.get(T.store).addTarball(tgz, { integrity: sri(tgz, "sha1") });
   assert.equal(record.integrity, sri(tgz, "sha1"));
-  await assert.rejects(c.get(T.store).addTarball(tgz, { integrity: "sha1-AAAAAAAAAAAAAAAAAAAAAAAAAAA=", name: "old", version: "1.0.1" }), /integrity mismatch/);
+  await assert.rejects(
+    c.get(T.store).addTarball(tgz, {
+      integrity: "sha1-AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+      name: "old",
+      version: "1.0.1",
+    }),
+    /integrity mismatch/,
+  );
   cleanup();
 });
 
@@ -109,7 +119,10 @@ const cases: BadCase[] = [
   },
   {
     name: "tar bomb (unpacks far past the limit)",
-    tgz: async () => new Uint8Array(gzipSync(await tarOf([pkgJson, { name: "package/zeros", content: new Uint8Array(4 * 1024 * 1024) }]))),
+    tgz: async () =>
+      new Uint8Array(
+        gzipSync(await tarOf([pkgJson, { name: "package/zeros", content: new Uint8Array(4 * 1024 * 1024) }])),
+      ),
     maxUnpackedBytes: 1024 * 1024,
     kind: "too-large",
     error: /tar bomb/,

@@ -50,12 +50,18 @@ test("fast path: a file whose mtime matches checkedAt is passed without taking t
 async function storeWithTwoPackages() {
   const ctx = await testContainer();
   const store = ctx.c.get(T.store);
-  const a = (await store.addTarball(await packageTgz("a", "1.0.0", { "index.js": "A", "shared.js": "S" }))).record;
-  const b = (await store.addTarball(await packageTgz("b", "1.0.0", { "index.js": "B", "shared.js": "S" }))).record;
+  const a =
+    (await store.addTarball(await packageTgz("a", "1.0.0", { "index.js": "A", "shared.js": "S" }))).record;
+  const b =
+    (await store.addTarball(await packageTgz("b", "1.0.0", { "index.js": "B", "shared.js": "S" }))).record;
   return { ...ctx, a, b };
 }
 
-function casPathOf(c: Awaited<ReturnType<typeof storeWithTwoPackages>>["c"], record: PackageRecord, file: string) {
+function casPathOf(
+  c: Awaited<ReturnType<typeof storeWithTwoPackages>>["c"],
+  record: PackageRecord,
+  file: string,
+) {
   const e = record.files[file];
   return c.get(T.layout).filePath(e.digest, (e.mode & 0o111) !== 0);
 }
@@ -92,7 +98,11 @@ test("verify reports a missing file, and a slow-path pass refreshes checkedAt so
   assert.deepEqual(report.bad.map((p) => [p.name, p.problems[0].reason]), [["a", "missing"]]);
 
   // Touch b's file: same content, new mtime -> rehashed once, then fast again.
-  const bPath = casPathOf(c, c.get(T.index).get(c.get(T.index).keys().find((k) => c.get(T.index).get(k)!.name === "b")!)!, "index.js");
+  const bPath = casPathOf(
+    c,
+    c.get(T.index).get(c.get(T.index).keys().find((k) => c.get(T.index).get(k)!.name === "b")!)!,
+    "index.js",
+  );
   const later = new Date(Date.now() + 5000);
   fs.utimesSync(bPath, later, later);
   const first = await verifier.verifyAll();

@@ -15,7 +15,11 @@ export async function testContainer(
   options: { driver?: "ffi" | "builtin"; hasher?: "hash-wasm" | "native"; storeDir?: string } = {},
 ): Promise<{ c: Container; dir: string; cleanup: () => void }> {
   const dir = options.storeDir ?? tempDir();
-  const c = await createContainer({ storeDir: dir, sqliteDriver: options.driver ?? "ffi", hasher: options.hasher });
+  const c = await createContainer({
+    storeDir: dir,
+    sqliteDriver: options.driver ?? "ffi",
+    hasher: options.hasher,
+  });
   return {
     c,
     dir,

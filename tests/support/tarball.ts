@@ -27,7 +27,13 @@ export async function tarOf(entries: Entry[]): Promise<Uint8Array> {
   for (const e of entries) {
     const content = typeof e.content === "string" ? new TextEncoder().encode(e.content) : e.content;
     const type = e.type ?? "file";
-    const header = { name: e.name, mode: e.mode ?? 0o644, type, linkname: e.linkname, size: type === "file" ? e.size ?? content?.length ?? 0 : 0 };
+    const header = {
+      name: e.name,
+      mode: e.mode ?? 0o644,
+      type,
+      linkname: e.linkname,
+      size: type === "file" ? e.size ?? content?.length ?? 0 : 0,
+    };
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error | null) => (err ? reject(err) : resolve());
       if (type === "file") pack.entry(header, Buffer.from(content ?? new Uint8Array()), done);
@@ -45,7 +51,12 @@ export async function tgzOf(entries: Entry[]): Promise<Uint8Array> {
 }
 
 /** A package tarball with package.json plus `files` (paths relative to the package). */
-export function packageTgz(name: string, version: string, files: Record<string, string> = {}, extra: Entry[] = []) {
+export function packageTgz(
+  name: string,
+  version: string,
+  files: Record<string, string> = {},
+  extra: Entry[] = [],
+) {
   const entries: Entry[] = [
     { name: "package/package.json", content: JSON.stringify({ name, version }) },
     ...Object.entries(files).map(([p, content]) => ({ name: `package/${p}`, content })),

@@ -23,7 +23,9 @@ export async function addCommand(ctx: CommandContext, argv: string[]): Promise<n
     options: { integrity: { type: "string" }, json: { type: "boolean" } },
     allowPositionals: true,
   });
-  if (positionals.length === 0) throw new UsageError(`silo add needs a tarball, directory or URL\n\n${ADD_HELP}`);
+  if (positionals.length === 0) {
+    throw new UsageError(`silo add needs a tarball, directory or URL\n\n${ADD_HELP}`);
+  }
   const store = (await ctx.container()).get(T.store);
   const results: AddResult[] = [];
   for (const target of positionals) {
@@ -37,7 +39,9 @@ export async function addCommand(ctx: CommandContext, argv: string[]): Promise<n
     } else {
       const full = path.resolve(ctx.cwd, target);
       const st = fs.statSync(full, { throwIfNoEntry: false });
-      if (!st) throw new UsageError(`${target} does not exist; give a .tgz file, a package directory or a URL`);
+      if (!st) {
+        throw new UsageError(`${target} does not exist; give a .tgz file, a package directory or a URL`);
+      }
       if (st.isDirectory() && !fs.existsSync(path.join(full, "package.json"))) {
         throw new UsageError(`${target} is not a package directory (it has no package.json)`);
       }
@@ -51,7 +55,10 @@ export async function addCommand(ctx: CommandContext, argv: string[]): Promise<n
       const files = Object.keys(record.files).length;
       ctx.output.out(
         `added ${record.name}@${record.version} ${record.key} (${plural(files, "file")}, ${written} new` +
-          (skipped.length ? `, ${skipped.length} skipped: ${skipped.map((s) => `${s.path} (${s.reason})`).join(", ")}` : "") + ")",
+          (skipped.length
+            ? `, ${skipped.length} skipped: ${skipped.map((s) => `${s.path} (${s.reason})`).join(", ")}`
+            : "") +
+          ")",
       );
     }
   }

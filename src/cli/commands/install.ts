@@ -50,9 +50,13 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
     },
   });
   const method = values["import-method"]!;
-  if (!METHODS.includes(method)) throw new UsageError(`--import-method must be one of ${METHODS.join(", ")}, not "${method}"`);
+  if (!METHODS.includes(method)) {
+    throw new UsageError(`--import-method must be one of ${METHODS.join(", ")}, not "${method}"`);
+  }
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
-  if (concurrency !== undefined && !(concurrency >= 1)) throw new UsageError(`--concurrency must be a positive number`);
+  if (concurrency !== undefined && !(concurrency >= 1)) {
+    throw new UsageError(`--concurrency must be a positive number`);
+  }
 
   const out = ctx.output;
   const warned = new Set<string>();
@@ -74,7 +78,9 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
     prod: values.prod || values.production,
     offline: values.offline,
     importMethod: method as RequestedMethod,
-    allowScripts: (values["allow-scripts"] ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean),
+    allowScripts: (values["allow-scripts"] ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(
+      Boolean,
+    ),
     ignoreScripts: values["ignore-scripts"],
     registry: values.registry,
     concurrency,

@@ -40,7 +40,11 @@ export async function storeCommand(ctx: CommandContext, argv: string[]): Promise
     ctx.output.out(`packages   ${stats.packages}`);
     ctx.output.out(`files      ${stats.files} (${formatBytes(stats.bytes)})`);
     ctx.output.out(`imports    ${supported}`);
-    ctx.output.out(`index      SQLite ${status.index.sqlite} via ${status.index.driver === "ffi" ? "FFI (system libsqlite3)" : "the runtime's built-in node:sqlite"}`);
+    ctx.output.out(
+      `index      SQLite ${status.index.sqlite} via ${
+        status.index.driver === "ffi" ? "FFI (system libsqlite3)" : "the runtime's built-in node:sqlite"
+      }`,
+    );
   }
   return 0;
 }

@@ -15,12 +15,17 @@ Check every stored package. Exit 1 and list the bad ones when something is wrong
 
 /** Run `silo verify`. */
 export async function verifyCommand(ctx: CommandContext, argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { repair: { type: "boolean" }, json: { type: "boolean" } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { repair: { type: "boolean" }, json: { type: "boolean" } },
+  });
   const started = performance.now();
   const report = await (await ctx.container()).get(T.verifier).verifyAll({ repair: values.repair });
   const elapsed = performance.now() - started;
   if (values.json) {
-    ctx.output.out(JSON.stringify({ ok: report.bad.length === 0, ...report, ms: Math.round(elapsed) }, null, 2));
+    ctx.output.out(
+      JSON.stringify({ ok: report.bad.length === 0, ...report, ms: Math.round(elapsed) }, null, 2),
+    );
   } else {
     for (const bad of report.bad) {
       ctx.output.out(`bad ${bad.name}@${bad.version} (${bad.key})`);
@@ -31,11 +36,17 @@ export async function verifyCommand(ctx: CommandContext, argv: string[]): Promis
     if (report.bad.length === 0) ctx.output.out(`store ok: ${summary}`);
     else if (values.repair) {
       ctx.output.out(
-        `repaired: removed ${plural(report.removedFiles, "bad file")} and ${plural(report.removedRows, "index row")}; ` +
+        `repaired: removed ${plural(report.removedFiles, "bad file")} and ${
+          plural(report.removedRows, "index row")
+        }; ` +
           `the next install fetches them again. ${summary}`,
       );
     } else {
-      ctx.output.out(`${plural(report.bad.length, "bad package")}: ${summary}. Run \`silo verify --repair\` to remove them.`);
+      ctx.output.out(
+        `${
+          plural(report.bad.length, "bad package")
+        }: ${summary}. Run \`silo verify --repair\` to remove them.`,
+      );
     }
   }
   return report.bad.length === 0 || values.repair ? 0 : 1;

@@ -5,7 +5,14 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { runTransaction, type SqliteDatabase, SqliteError, type SqliteStatement, type SqlRow, type SqlValue } from "./types.ts";
+import {
+  runTransaction,
+  type SqliteDatabase,
+  SqliteError,
+  type SqliteStatement,
+  type SqlRow,
+  type SqlValue,
+} from "./types.ts";
 
 type Bindable = Exclude<SqlValue, never>;
 
@@ -30,7 +37,9 @@ function wrap<T>(fn: () => T): T {
     return fn();
   } catch (error) {
     const e = error as { message?: string; errcode?: number };
-    if (typeof e?.errcode === "number") throw new SqliteError(e.message ?? "sqlite error", e.errcode & 0xff, { cause: error });
+    if (typeof e?.errcode === "number") {
+      throw new SqliteError(e.message ?? "sqlite error", e.errcode & 0xff, { cause: error });
+    }
     throw error;
   }
 }

@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { runTransaction, type SqliteDatabase, SqliteError, type SqliteStatement, type SqlRow, type SqlValue } from "./types.ts";
+import {
+  runTransaction,
+  type SqliteDatabase,
+  SqliteError,
+  type SqliteStatement,
+  type SqlRow,
+  type SqlValue,
+} from "./types.ts";
 
 /** The libsqlite3 calls the driver makes, with runtime pointer types hidden behind `P`. */
 export interface SqliteBindings<P> {
@@ -91,7 +98,8 @@ class FfiStatement<P> implements SqliteStatement {
       let value: SqlValue;
       if (type === INTEGER) {
         const n = b.columnInt64(s, i);
-        value = typeof n === "bigint" && n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= BigInt(Number.MIN_SAFE_INTEGER)
+        value = typeof n === "bigint" && n <= BigInt(Number.MAX_SAFE_INTEGER) &&
+            n >= BigInt(Number.MIN_SAFE_INTEGER)
           ? Number(n)
           : n;
       } else if (type === FLOAT) value = b.columnDouble(s, i);
@@ -162,7 +170,10 @@ class FfiDatabase<P> implements SqliteDatabase {
   }
 
   fail(rc: number, what: string): never {
-    throw new SqliteError(`SQLite ${what} failed on ${this.#path}: ${this.#b.errmsg(this.handle)}`, rc & 0xff);
+    throw new SqliteError(
+      `SQLite ${what} failed on ${this.#path}: ${this.#b.errmsg(this.handle)}`,
+      rc & 0xff,
+    );
   }
 
   exec(sql: string): void {
@@ -193,7 +204,11 @@ class FfiDatabase<P> implements SqliteDatabase {
 }
 
 /** Open `path` through the given bindings. */
-export function openFfiSqlite<P>(bindings: SqliteBindings<P>, path: string, readonly = false): SqliteDatabase {
+export function openFfiSqlite<P>(
+  bindings: SqliteBindings<P>,
+  path: string,
+  readonly = false,
+): SqliteDatabase {
   return new FfiDatabase(bindings, path, readonly);
 }
 
