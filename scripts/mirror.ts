@@ -162,7 +162,10 @@ async function collect(body: ReadableStream<Uint8Array>): Promise<Uint8Array> {
  * await main(["--out", "bench/.mirror", "package-lock.json"]);
  * ```
  */
-export async function main(argv: string[]): Promise<number> {
+export async function main(
+  argv: string[],
+  io: { log: (line: string) => void; error: (line: string) => void } = console,
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -175,15 +178,14 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   if (!values.out || positionals.length === 0) {
-    console.error("usage: mirror.ts --out DIR [--registry URL] [--concurrency N] [--verify] LOCKFILE...");
+    io.error("usage: mirror.ts --out DIR [--registry URL] [--concurrency N] [--verify] LOCKFILE...");
     return 2;
   }
   const out = values.out;
   const client = new RegistryClient({
     config: resolveNpmConfig([new Map([["registry", values.registry]])]),
     concurrency: Number(values.concurrency),
-    onRetry: (e) =>
-      console.error(`retry ${e.package ?? e.url} after attempt ${e.attempt}: ${e.error.message}`),
+    onRetry: (e) => io.error(`retry ${e.package ?? e.url} after attempt ${e.attempt}: ${e.error.message}`),
   });
 
   const wanted = new Map<string, LockedTarball>();
@@ -193,10 +195,12 @@ export async function main(argv: string[]): Promise<number> {
       ? pnpmLockTarballs(parseYaml(text))
       : packageLockTarballs(JSON.parse(text));
     for (const pkg of list) wanted.set(`${pkg.name}@${pkg.version}`, pkg);
-    console.log(`${file}: ${list.length} registry packages`);
+    io.log(`${file}: ${list.length} registry packages`);
   }
   const names = [...new Set([...wanted.values()].map((p) => p.name))];
-  console.log(`${wanted.size} unique tarballs, ${names.length} packuments -> ${out}`);
+  io.log(
+    `${wanted.size} unique tarballs, ${values["no-packuments"] ? 0 : names.length} packuments -> ${out}`,
+  );
 
   const stats = {
     tarballs: 0,
@@ -214,7 +218,7 @@ export async function main(argv: string[]): Promise<number> {
     done++;
     if (done % 100 === 0 || done === totalJobs) {
       const mb = ((stats.tarballBytes + stats.packumentBytes) / 1e6).toFixed(1);
-      console.log(`  ${done}/${totalJobs} done, ${mb} MB fetched, ${failures.length} failed`);
+      io.log(`  ${done}/${totalJobs} done, ${mb} MB fetched, ${failures.length} failed`);
     }
   };
   // Bounds queued work so thousands of closures are not all waiting inside the client at once.
@@ -283,7 +287,7 @@ export async function main(argv: string[]): Promise<number> {
   await Promise.all(tasks);
 
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(
+  io.log(
     `tarballs: ${stats.tarballs} fetched (${
       (stats.tarballBytes / 1e6).toFixed(1)
     } MB), ${stats.tarballsSkipped} already there; ` +
@@ -292,7 +296,7 @@ export async function main(argv: string[]): Promise<number> {
       } MB), ${stats.packumentsSkipped} already there; ` +
       `${failures.length} failed; ${secs} s`,
   );
-  for (const f of failures) console.error(`FAILED ${f}`);
+  for (const f of failures) io.error(`FAILED ${f}`);
   return failures.length ? 1 : 0;
 }
 

@@ -158,8 +158,9 @@ test("a 404 inside downloadWithRetry fails at once without calling the consumer"
     let calls = 0;
     const url = client.tarballUrl("missing", "1.0.0");
     await assert.rejects(
-      downloadWithRetry(client, url, async () => {
+      downloadWithRetry(client, url, () => {
         calls++;
+        return Promise.resolve();
       }, { package: "missing@1.0.0" }),
       (err: RegistryError) => err.status === 404 && /missing@1\.0\.0/.test(err.message),
     );

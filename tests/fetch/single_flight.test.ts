@@ -74,7 +74,7 @@ test("a synchronous throw becomes a rejection and clears the slot", async () => 
 test("after success the slot is cleared, so the next call runs fn again", async () => {
   const flights = new SingleFlight<string, number>();
   let calls = 0;
-  await flights.run("k", async () => ++calls);
-  await flights.run("k", async () => ++calls);
+  await flights.run("k", () => Promise.resolve(++calls));
+  await flights.run("k", () => Promise.resolve(++calls));
   assert.equal(calls, 2);
 });
