@@ -1,0 +1,395 @@
+/**
+ * silo as a library: open a content-addressable package store, add packages to it,
+ * restore a project's `node_modules` from its lockfile through it, and verify it.
+ *
+ * The same engine the `silo` CLI uses, behind a small typed surface: the shapes here
+ * are silo's public contract, so internal modules can change without breaking scripts.
+ *
+ * @example Restore a project, then check the store
+ * ```ts
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const project = mkdtempSync(join(tmpdir(), "silo-doc-"));
+ * writeFileSync(
+ *   join(project, "package-lock.json"),
+ *   JSON.stringify({ name: "demo", lockfileVersion: 3, packages: { "": { name: "demo" } } }),
+ * );
+ * const store = await openStore({ dir: join(project, ".store") });
+ * try {
+ *   const summary = await store.install({ projectDir: project });
+ *   console.log(`${summary.packages} packages, ${summary.downloaded} downloaded`);
+ *   const report = await store.verify();
+ *   if (!report.ok) throw new Error("store has bad files");
+ * } finally {
+ *   store.close();
+ * }
+ * ```
+ *
+ * @module
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { createContainer, T } from "./src/container/app.ts";
+import type { Container } from "./src/container/container.ts";
+import { install as runInstall } from "./src/install/install.ts";
+import type { RequestedMethod } from "./src/link/mod.ts";
+import { defaultStoreDir } from "./src/store/layout.ts";
+import type { AddResult } from "./src/store/store.ts";
+
+/** Options for {@linkcode openStore}. */
+export interface OpenStoreOptions {
+  /**
+   * The store directory. Default: `$SILO_STORE_DIR`, else the platform cache dir
+   * (`~/.cache/silo`, `~/Library/Caches/silo`, `%LOCALAPPDATA%\silo`).
+   */
+  dir?: string;
+  /**
+   * How to reach SQLite: the system libsqlite3 over FFI ("ffi"), the runtime's
+   * `node:sqlite` ("builtin"), or whichever loads, FFI first ("auto", the default).
+   */
+  sqliteDriver?: "auto" | "ffi" | "builtin";
+}
+
+/** What can be added: a path to a `.tgz` or a package directory, `.tgz` bytes, or a `.tgz` stream. */
+export type AddSource = string | Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/** Options for {@linkcode SiloStore.add}. */
+export interface AddOptions {
+  /** The SRI integrity the tarball must match (e.g. `sha512-...`); a mismatch stores nothing. */
+  integrity?: string;
+}
+
+/** One tar entry a package add did not store (links and devices never enter the store). */
+export interface SkippedFile {
+  /** The entry's path inside the package. */
+  path: string;
+  /** Why it was skipped. */
+  reason: "symlink" | "hardlink" | "device" | "other";
+}
+
+/** A package now in the store. */
+export interface AddedPackage {
+  /** The index key (integrity and name@version, or a content hash for directories). */
+  key: string;
+  /** The package name from its package.json ("unknown" when it has none). */
+  name: string;
+  /** The package version from its package.json ("0.0.0" when it has none). */
+  version: string;
+  /** How many files the package has. */
+  files: number;
+  /** How many of them were new to the store (0 when the package was already there). */
+  written: number;
+  /** Entries that were not stored. */
+  skipped: SkippedFile[];
+}
+
+/** Options for {@linkcode SiloStore.install}. */
+export interface ProjectInstallOptions {
+  /** The project root: the folder that holds package-lock.json or pnpm-lock.yaml. */
+  projectDir: string;
+  /** Omit devDependencies. */
+  prod?: boolean;
+  /** Never download: every package must already be in the store. */
+  offline?: boolean;
+  /** "clone" (reflink), "hardlink", "copy", or "auto" (the best the filesystems allow; default). */
+  importMethod?: "auto" | "clone" | "hardlink" | "copy";
+  /** Dependencies whose lifecycle scripts may run (none run by default). */
+  allowScripts?: string[];
+  /** Run no lifecycle scripts, not even allowed ones. */
+  ignoreScripts?: boolean;
+  /** The registry to download from, overriding `.npmrc`. */
+  registry?: string;
+  /** Parallel downloads (default 16). */
+  concurrency?: number;
+  /** Reinstall even when node_modules is already up to date. */
+  force?: boolean;
+  /** Called with each warning (platform mismatches, importer fallbacks, ...). */
+  warn?: (message: string) => void;
+}
+
+/** What an install did; the CLI's `silo install --json` prints the same fields. */
+export interface InstallResult {
+  /** True when node_modules already matched the lockfile and nothing was done. */
+  upToDate: boolean;
+  /** The lockfile's file name. */
+  lockfile: string;
+  /** "hoisted" (npm) or "isolated" (pnpm); "unknown" when up to date. */
+  layout: string;
+  /** Packages placed in node_modules. */
+  packages: number;
+  /** Of those, how many were already in the store. */
+  fromStore: number;
+  /** Tarballs downloaded. */
+  downloaded: number;
+  /** Compressed bytes downloaded. */
+  downloadedBytes: number;
+  /** Files placed. */
+  files: number;
+  /** Symlinks made (workspaces, `link:` deps, the isolated layout). */
+  links: number;
+  /** `.bin` entries made. */
+  bins: number;
+  /** How files were placed: "clone", "hardlink", "copy" (or "none" when up to date). */
+  importMethod: string;
+  /** Packages left out, and why (platform, optional fetch failures). */
+  skipped: { id: string; reason: string }[];
+  /** Packages with lifecycle scripts that were not allowed to run. */
+  scriptsSkipped: string[];
+  /** Lifecycle scripts that ran. */
+  scriptsRun: number;
+  /** Wall time in milliseconds. */
+  ms: number;
+}
+
+/** Options for {@linkcode SiloStore.verify}. */
+export interface VerifyStoreOptions {
+  /** Remove bad files and their index rows, so the next install fetches them again. */
+  repair?: boolean;
+}
+
+/** The verdict of {@linkcode SiloStore.verify}. */
+export interface VerifyResult {
+  /** True when every file of every package matched its digest. */
+  ok: boolean;
+  /** Packages checked. */
+  packages: number;
+  /** Distinct files checked. */
+  files: number;
+  /** Files re-hashed (the rest were unchanged since their last check). */
+  rehashed: number;
+  /** The bad packages, each with its bad files. */
+  bad: { key: string; name: string; version: string; problems: { path: string; reason: string }[] }[];
+  /** With `repair`: bad files removed. */
+  removedFiles: number;
+  /** With `repair`: index rows removed. */
+  removedRows: number;
+}
+
+/** What the store holds, as `silo store status --json` reports it. */
+export interface StoreStatus {
+  /** The store directory. */
+  dir: string;
+  /** Packages in the index. */
+  packages: number;
+  /** Distinct files in the store. */
+  files: number;
+  /** Their total size in bytes. */
+  bytes: number;
+  /** How the index is reached ("ffi" or "builtin") and the SQLite version. */
+  index: { driver: string; sqlite: string };
+  /** The runtime silo runs on. */
+  runtime: "deno" | "bun";
+}
+
+/**
+ * An open store. Get one from {@linkcode openStore}; call {@linkcode SiloStore.close} when done.
+ *
+ * @example
+ * ```ts
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const store = await openStore({ dir: mkdtempSync(join(tmpdir(), "silo-doc-")) });
+ * console.log(store.dir, store.status().packages); // 0 packages in a new store
+ * store.close();
+ * ```
+ */
+export interface SiloStore {
+  /** The store directory (absolute). */
+  readonly dir: string;
+
+  /**
+   * Store one package: a path to a `.tgz` file or a package directory, or `.tgz` bytes or a stream.
+   * Adding a package that is already there writes nothing.
+   *
+   * @example
+   * ```ts
+   * import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   *
+   * const tmp = mkdtempSync(join(tmpdir(), "silo-doc-"));
+   * const pkg = join(tmp, "greet");
+   * mkdirSync(pkg);
+   * writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "greet", version: "1.0.0" }));
+   * writeFileSync(join(pkg, "index.js"), "module.exports = () => 'hi';\n");
+   *
+   * const store = await openStore({ dir: join(tmp, "store") });
+   * const added = await store.add(pkg);
+   * console.log(added.name, added.version, added.files); // greet 1.0.0 2
+   * store.close();
+   * ```
+   */
+  add(source: AddSource, options?: AddOptions): Promise<AddedPackage>;
+
+  /**
+   * Restore `projectDir/node_modules` exactly as its lockfile says, every file from the store.
+   *
+   * @example
+   * ```ts
+   * import { mkdtempSync, writeFileSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   *
+   * const project = mkdtempSync(join(tmpdir(), "silo-doc-"));
+   * writeFileSync(
+   *   join(project, "package-lock.json"),
+   *   JSON.stringify({ name: "demo", lockfileVersion: 3, packages: { "": { name: "demo" } } }),
+   * );
+   * const store = await openStore({ dir: join(project, ".store") });
+   * const first = await store.install({ projectDir: project, prod: true });
+   * const again = await store.install({ projectDir: project, prod: true });
+   * console.log(first.upToDate, again.upToDate); // false true
+   * store.close();
+   * ```
+   */
+  install(options: ProjectInstallOptions): Promise<InstallResult>;
+
+  /**
+   * Check every stored file against its digest; with `repair`, remove what is bad.
+   *
+   * @example
+   * ```ts
+   * import { mkdtempSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   *
+   * const store = await openStore({ dir: mkdtempSync(join(tmpdir(), "silo-doc-")) });
+   * const report = await store.verify({ repair: true });
+   * console.log(report.ok, report.packages); // true 0
+   * store.close();
+   * ```
+   */
+  verify(options?: VerifyStoreOptions): Promise<VerifyResult>;
+
+  /**
+   * What the store holds.
+   *
+   * @example
+   * ```ts
+   * import { mkdtempSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   *
+   * const store = await openStore({ dir: mkdtempSync(join(tmpdir(), "silo-doc-")) });
+   * const { packages, files, bytes, index } = store.status();
+   * console.log(packages, files, bytes, index.driver);
+   * store.close();
+   * ```
+   */
+  status(): StoreStatus;
+
+  /**
+   * Close the index. The handle must not be used afterwards.
+   *
+   * @example
+   * ```ts
+   * import { mkdtempSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   *
+   * const store = await openStore({ dir: mkdtempSync(join(tmpdir(), "silo-doc-")) });
+   * store.close();
+   * ```
+   */
+  close(): void;
+}
+
+/**
+ * Open (creating it if needed) the store at `options.dir`, or the default store.
+ * Many handles and processes may share one store at once.
+ *
+ * @example
+ * ```ts
+ * import { mkdtempSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const store = await openStore({ dir: mkdtempSync(join(tmpdir(), "silo-doc-")) });
+ * try {
+ *   console.log(store.status());
+ * } finally {
+ *   store.close();
+ * }
+ * ```
+ */
+export async function openStore(options: OpenStoreOptions = {}): Promise<SiloStore> {
+  const dir = path.resolve(options.dir ?? defaultStoreDir());
+  const c = await createContainer({ storeDir: dir, sqliteDriver: options.sqliteDriver });
+  // Open the index now: a store that cannot be opened should fail here, not on first use.
+  c.get(T.store);
+  return new StoreHandle(dir, c);
+}
+
+class StoreHandle implements SiloStore {
+  readonly dir: string;
+  #c: Container;
+  #closed = false;
+
+  constructor(dir: string, c: Container) {
+    this.dir = dir;
+    this.#c = c;
+  }
+
+  async add(source: AddSource, options: AddOptions = {}): Promise<AddedPackage> {
+    const store = this.#open().get(T.store);
+    let result: AddResult;
+    if (typeof source === "string") {
+      const full = path.resolve(source);
+      const st = fs.statSync(full, { throwIfNoEntry: false });
+      if (!st) throw new Error(`${source} does not exist; give a .tgz file or a package directory`);
+      result = st.isDirectory()
+        ? await store.addDirectory(full)
+        : await store.addTarball(fs.createReadStream(full), { integrity: options.integrity, source: full });
+    } else {
+      result = await store.addTarball(source, { integrity: options.integrity });
+    }
+    const { record, written, skipped } = result;
+    return {
+      key: record.key,
+      name: record.name,
+      version: record.version,
+      files: Object.keys(record.files).length,
+      written,
+      skipped,
+    };
+  }
+
+  async install(options: ProjectInstallOptions): Promise<InstallResult> {
+    const summary = await runInstall(this.#open(), {
+      ...options,
+      importMethod: options.importMethod as RequestedMethod | undefined,
+    });
+    return { ...summary };
+  }
+
+  async verify(options: VerifyStoreOptions = {}): Promise<VerifyResult> {
+    const report = await this.#open().get(T.verifier).verifyAll({ repair: options.repair });
+    return { ok: report.bad.length === 0, ...report };
+  }
+
+  status(): StoreStatus {
+    const c = this.#open();
+    const index = c.get(T.index);
+    return {
+      dir: this.dir,
+      ...index.stats(),
+      index: { driver: index.db.driver, sqlite: index.db.version },
+      runtime: c.get(T.runtime).name,
+    };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#c.get(T.store).close();
+  }
+
+  #open(): Container {
+    if (this.#closed) throw new Error(`the store handle for ${this.dir} is closed; call openStore() again`);
+    return this.#c;
+  }
+}
