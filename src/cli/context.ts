@@ -5,7 +5,7 @@
  * @module
  */
 import process from "node:process";
-import { type ContainerOptions, createContainer } from "../container/app.ts";
+import type { ContainerOptions } from "../container/app.ts";
 import type { Container } from "../container/container.ts";
 import { defaultStoreDir } from "../store/layout.ts";
 
@@ -50,7 +50,10 @@ export class CommandContext {
 
   /** The container for the store, created on first use. */
   container(): Promise<Container> {
-    return this.#container ??= createContainer({ storeDir: this.storeDir, ...this.#options });
+    // Imported here, not at the top: commands that never open the store load none of it.
+    return this.#container ??= import("../container/app.ts").then(({ createContainer }) =>
+      createContainer({ storeDir: this.storeDir, ...this.#options })
+    );
   }
 }
 

@@ -4,10 +4,6 @@
  * @module
  */
 import process from "node:process";
-import { ADD_HELP, addCommand } from "./commands/add.ts";
-import { INSTALL_HELP, installCommand } from "./commands/install.ts";
-import { STORE_HELP, storeCommand } from "./commands/store.ts";
-import { VERIFY_HELP, verifyCommand } from "./commands/verify.ts";
 import { CommandContext, type Output, processOutput, UsageError } from "./context.ts";
 
 /** The CLI's version. */
@@ -34,14 +30,26 @@ Run \`silo <command> --help\` for a command's flags.`;
 
 type Command = { help: string; run: (ctx: CommandContext, argv: string[]) => Promise<number> };
 
-const commands: Record<string, Command> = {
-  install: { help: INSTALL_HELP, run: installCommand },
-  i: { help: INSTALL_HELP, run: installCommand },
-  ci: { help: INSTALL_HELP, run: installCommand },
-  add: { help: ADD_HELP, run: addCommand },
-  verify: { help: VERIFY_HELP, run: verifyCommand },
-  store: { help: STORE_HELP, run: storeCommand },
+// Loaded on use: `silo install` on an up-to-date project should not load the tar, YAML or WASM code.
+const commands: Record<string, () => Promise<Command>> = {
+  install: async () => {
+    const m = await import("./commands/install.ts");
+    return { help: m.INSTALL_HELP, run: m.installCommand };
+  },
+  add: async () => {
+    const m = await import("./commands/add.ts");
+    return { help: m.ADD_HELP, run: m.addCommand };
+  },
+  verify: async () => {
+    const m = await import("./commands/verify.ts");
+    return { help: m.VERIFY_HELP, run: m.verifyCommand };
+  },
+  store: async () => {
+    const m = await import("./commands/store.ts");
+    return { help: m.STORE_HELP, run: m.storeCommand };
+  },
 };
+const aliases: Record<string, string> = { i: "install", ci: "install" };
 
 /** Split `--store DIR` / `--store=DIR` (allowed anywhere) from the rest. */
 function takeStoreFlag(argv: string[]): { store?: string; rest: string[] } {
@@ -71,8 +79,9 @@ export async function main(argv: string[], output: Output = processOutput, cwd?:
       output.out(VERSION);
       return 0;
     }
-    const command = commands[name];
-    if (!command) throw new UsageError(`unknown command "${name}"\n\n${HELP}`);
+    const load = commands[aliases[name] ?? name];
+    if (!load) throw new UsageError(`unknown command "${name}"\n\n${HELP}`);
+    const command = await load();
     if (args.includes("-h") || args.includes("--help")) {
       output.out(command.help);
       return 0;

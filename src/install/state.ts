@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { type LocatedLockfile, locateLockfile } from "../lockfile/locate.ts";
 
 /** The file's name inside the root node_modules. */
 export const STATE_FILE = ".silo-state.json";
@@ -54,4 +55,18 @@ export function writeState(projectDir: string, state: InstallState): void {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(state));
   fs.renameSync(tmp, file);
+}
+
+/** The inputs of an install and whether node_modules already reflects them. */
+export interface UpToDateCheck {
+  lock: LocatedLockfile;
+  hash: string;
+  upToDate: boolean;
+}
+
+/** Read the lockfile and compare with the state file: all a no-op install does. */
+export function checkUpToDate(projectDir: string, options: Record<string, unknown>): UpToDateCheck {
+  const lock = locateLockfile(projectDir);
+  const hash = inputHash(lock.text, options);
+  return { lock, hash, upToDate: isUpToDate(projectDir, hash) };
 }

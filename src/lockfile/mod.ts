@@ -10,10 +10,8 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { LockfileError } from "./errors.ts";
 import type { Graph } from "./graph.ts";
+import { type LocatedLockfile, locateLockfile } from "./locate.ts";
 import { parseNpmLockfile } from "./npm.ts";
 import { parsePnpmLockfile } from "./pnpm.ts";
 import { readAllowedScripts } from "./scripts.ts";
@@ -39,8 +37,14 @@ export {
 export { readAllowedScripts } from "./scripts.ts";
 export { markDevOptional, reach, type Reached, type WalkOptions } from "./walk.ts";
 
-/** Lockfiles looked for, in order of preference (npm-shrinkwrap.json wins over package-lock.json, as in npm). */
-export const LOCKFILE_NAMES = ["npm-shrinkwrap.json", "package-lock.json", "pnpm-lock.yaml"] as const;
+export { type LocatedLockfile, locateLockfile, LOCKFILE_NAMES } from "./locate.ts";
+
+/** Parse a located lockfile with the parser for its kind. */
+export function parseLockfile(located: LocatedLockfile): Graph {
+  return located.name === "pnpm-lock.yaml"
+    ? parsePnpmLockfile(located.text, located.file)
+    : parseNpmLockfile(located.text, located.file);
+}
 
 /**
  * Find and parse the project's lockfile, and fill `allowedScripts` from its configuration.
@@ -53,24 +57,7 @@ export const LOCKFILE_NAMES = ["npm-shrinkwrap.json", "package-lock.json", "pnpm
  * ```
  */
 export async function readLockfile(projectDir: string): Promise<Graph> {
-  for (const name of LOCKFILE_NAMES) {
-    const file = join(projectDir, name);
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch (e) {
-      if ((e as { code?: string }).code === "ENOENT") continue;
-      throw new LockfileError(file, `cannot be read (${(e as Error).message}). Check its permissions.`, {
-        cause: e,
-      });
-    }
-    const graph = name === "pnpm-lock.yaml" ? parsePnpmLockfile(text, file) : parseNpmLockfile(text, file);
-    graph.allowedScripts = await readAllowedScripts(projectDir);
-    return graph;
-  }
-  throw new LockfileError(
-    projectDir,
-    `no lockfile found (looked for ${LOCKFILE_NAMES.join(", ")}). silo restores node_modules from an ` +
-      "existing lockfile: run `npm install --package-lock-only` or `pnpm install --lockfile-only` first.",
-  );
+  const graph = parseLockfile(locateLockfile(projectDir));
+  graph.allowedScripts = await readAllowedScripts(projectDir);
+  return graph;
 }

@@ -73,7 +73,7 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
     }
     : undefined;
 
-  const summary = await install(await ctx.container(), {
+  const summary = await install(() => ctx.container(), {
     projectDir: path.resolve(ctx.cwd, values.dir ?? "."),
     prod: values.prod || values.production,
     offline: values.offline,

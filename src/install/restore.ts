@@ -1,0 +1,270 @@
+/**
+ * The restore: lockfile -> graph -> plan -> (store hit | one download per tarball)
+ * -> node_modules. Packages already in the store are linked while downloads of
+ * others are still running; there is no barrier between the phases.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { T } from "../container/app.ts";
+import type { Container } from "../container/container.ts";
+import { PackageFetcher } from "../fetch/package_fetcher.ts";
+import { loadNpmConfig } from "../fetch/npmrc.ts";
+import { RegistryClient } from "../fetch/registry.ts";
+import type { PackageNode } from "../lockfile/graph.ts";
+import { parseLockfile, readAllowedScripts } from "../lockfile/mod.ts";
+import { currentPlatform } from "../lockfile/platform.ts";
+import { selectPackages } from "../lockfile/select.ts";
+import { chooseImporter, copyImporter } from "../link/mod.ts";
+import type { PackageRecord } from "../store/index_db.ts";
+import { binsOf } from "../store/manifest.ts";
+import { DirMaker, importPackage, linkBins, MissingStoreFileError, symlinkDir } from "./materialize.ts";
+import { type InstallPlan, type Placement, planHoisted, planIsolated } from "./plan.ts";
+import { hasLifecycle, runScripts, type ScriptJob } from "./scripts.ts";
+import { clearState, type InstallState, writeState } from "./state.ts";
+import type { InstallOptions, InstallProgress, InstallSummary } from "./install.ts";
+import type { LocatedLockfile } from "../lockfile/locate.ts";
+
+/** What the up-to-date check already worked out. */
+export interface RestoreInputs {
+  projectDir: string;
+  lock: LocatedLockfile;
+  hash: InstallState["inputHash"];
+  started: number;
+  summary: InstallSummary;
+}
+
+/** Rebuild node_modules for an out-of-date project. Called by `install()` in install.ts. */
+export async function restore(
+  c: Container,
+  options: InstallOptions,
+  inputs: RestoreInputs,
+): Promise<InstallSummary> {
+  const { projectDir, lock, hash, started, summary } = inputs;
+  const warn = options.warn ?? (() => {});
+  const graph = parseLockfile(lock);
+  graph.allowedScripts = await readAllowedScripts(projectDir);
+  summary.layout = graph.layout;
+  const selection = selectPackages(graph, { prod: !!options.prod, platform: currentPlatform() });
+  for (const [id, why] of selection.skipped) {
+    if (why.reason !== "unreachable" && why.reason !== "bundled") {
+      summary.skipped.push({ id, reason: why.detail ?? why.reason });
+    }
+  }
+  for (const [id, why] of selection.platformMismatch) {
+    warn(`${id} does not support this platform (${why}); installing it anyway, as npm does`);
+  }
+  const plan: InstallPlan = graph.layout === "hoisted"
+    ? planHoisted(graph, selection)
+    : planIsolated(graph, selection);
+
+  const store = c.get(T.store);
+  const layout = c.get(T.layout);
+  const client = options.client ?? new RegistryClient({
+    config: await loadNpmConfig({ projectDir, registry: options.registry }),
+    concurrency: options.concurrency,
+  });
+  for (const w of client.config.warnings) warn(w);
+  const fetcher = new PackageFetcher(store, client, { projectDir, offline: options.offline });
+
+  const progress: InstallProgress = {
+    phase: "resolving",
+    total: plan.placements.length,
+    cached: 0,
+    downloaded: 0,
+    downloadedBytes: 0,
+    active: 0,
+    linked: 0,
+    files: 0,
+  };
+  const report = () => {
+    progress.downloaded = fetcher.stats.downloads;
+    progress.downloadedBytes = fetcher.stats.bytes;
+    progress.active = fetcher.stats.active;
+    options.onProgress?.(progress);
+  };
+
+  // Out-of-date node_modules go aside at once and are deleted while we build the new ones.
+  clearState(projectDir);
+  const removals = plan.roots.map((root) => resetRoot(path.join(projectDir, root)));
+
+  const importer = chooseImporter({
+    requested: options.importMethod ?? "auto",
+    storeDir: layout.root,
+    targetDir: path.join(projectDir, "node_modules"),
+    libc: c.get(T.runtime).libc,
+    warn,
+  });
+  const copier = copyImporter();
+  const allowed = new Set([...graph.allowedScripts, ...(options.allowScripts ?? [])]);
+  const dirs = new DirMaker();
+  const records = new Map<string, PackageRecord>();
+  const scriptJobs: ScriptJob[] = [];
+  const scriptsSkipped = new Set<string>();
+
+  const place = (placement: Placement, record: PackageRecord): void => {
+    const runs = !options.ignoreScripts && allowed.has(placement.node.name) &&
+      hasLifecycle(record.manifest.scripts);
+    if (!runs && (placement.node.hasInstallScript || hasLifecycle(record.manifest.scripts))) {
+      scriptsSkipped.add(placement.node.name);
+    }
+    // A package whose scripts run may write into its own files: it gets copies, never links into the store.
+    const dir = path.join(projectDir, placement.dir);
+    progress.files += importPackage(record, dir, layout, runs ? copier : importer, dirs);
+    records.set(placement.id, record);
+    if (runs) {
+      scriptJobs.push({
+        id: placement.id,
+        name: placement.node.name,
+        version: placement.node.version,
+        dir,
+        scripts: record.manifest.scripts ?? {},
+        deps: placement.node.dependencies.flatMap((d) => (d.target.kind === "package" ? [d.target.id] : [])),
+        binDirs: [path.join(dir, "node_modules", ".bin"), path.join(projectDir, "node_modules", ".bin")],
+      });
+    }
+    progress.linked++;
+  };
+
+  const placeWithRepair = async (placement: Placement, record: PackageRecord): Promise<void> => {
+    try {
+      place(placement, record);
+    } catch (error) {
+      if (!(error instanceof MissingStoreFileError)) throw error;
+      // The row is a cache miss after all: fetch again (that re-publishes the files) and start the folder over.
+      warn(`${error.message}; fetching it again`);
+      const dir = path.join(projectDir, placement.dir);
+      fs.rmSync(dir, { recursive: true, force: true });
+      dirs.forget(dir);
+      place(placement, await fetcher.fetch(placement.node));
+    }
+  };
+
+  const failures: unknown[] = [];
+  const optionalFailure = (node: PackageNode, error: unknown) => {
+    if (!node.optional) throw error;
+    warn(`skipping optional ${node.name}@${node.version}: ${(error as Error).message}`);
+    summary.skipped.push({ id: `${node.name}@${node.version}`, reason: "fetch failed (optional)" });
+  };
+
+  // Misses start downloading first; hits are linked while those downloads run.
+  const hits: [Placement, PackageRecord][] = [];
+  const downloads: Promise<void>[] = [];
+  for (const placement of plan.placements) {
+    const hit = fetcher.lookup(placement.node);
+    if (hit) hits.push([placement, hit]);
+    else {
+      downloads.push(
+        fetcher.ensure(placement.node)
+          .then((record) => placeWithRepair(placement, record))
+          .catch((error) => optionalFailure(placement.node, error))
+          .catch((error) => void failures.push(error))
+          .finally(report),
+      );
+    }
+  }
+  progress.cached = hits.length;
+  progress.phase = "linking";
+  report();
+  let sinceYield = 0;
+  for (const [placement, record] of hits) {
+    await placeWithRepair(placement, record);
+    // Let downloads make progress between batches of synchronous linking.
+    if (++sinceYield >= 32) {
+      sinceYield = 0;
+      report();
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  await Promise.all(downloads);
+  if (failures.length) {
+    await Promise.all(removals);
+    throw failures.length === 1 ? failures[0] : new AggregateError(
+      failures,
+      `${failures.length} packages failed to install:\n` +
+        failures.map((f) => `  ${(f as Error).message}`).join("\n"),
+    );
+  }
+
+  // Symlinks: workspaces, link: deps, and the isolated layout's dependency links.
+  const failed = new Set(plan.placements.filter((p) => !records.has(p.id)).map((p) => p.dir));
+  for (const link of plan.links) {
+    if (failed.has(link.target)) continue;
+    symlinkDir(path.join(projectDir, link.target), path.join(projectDir, link.path), dirs);
+    summary.links++;
+  }
+
+  // .bin links, from the row's manifest (or package.json on disk for linked folders).
+  const taken = new Set<string>();
+  for (const bin of plan.bins) {
+    const record = bin.id ? records.get(bin.id) : undefined;
+    const bins = record
+      ? binsOf(record.manifest, record.files)
+      : !bin.id || graph.packages.get(bin.id)?.resolution.kind === "directory"
+      ? readBinsFromDisk(path.join(projectDir, bin.pkgDir))
+      : undefined;
+    if (!bins) continue;
+    summary.bins += linkBins(
+      bins,
+      path.join(projectDir, bin.pkgDir),
+      path.join(projectDir, bin.binDir),
+      dirs,
+      taken,
+    );
+  }
+
+  if (scriptJobs.length) {
+    progress.phase = "scripts";
+    report();
+    summary.scriptsRun = await runScripts(scriptJobs);
+  }
+
+  store.index.touch(new Set([...records.values()].map((r) => r.key)), Date.now());
+  await Promise.all(removals);
+  writeState(projectDir, { version: 1, inputHash: hash, sentinels: sentinelsOf(plan, records) });
+
+  progress.phase = "done";
+  report();
+  Object.assign(summary, {
+    packages: records.size,
+    fromStore: hits.length,
+    downloaded: fetcher.stats.downloads,
+    downloadedBytes: fetcher.stats.bytes,
+    files: progress.files,
+    importMethod: importer.method,
+    scriptsSkipped: [...scriptsSkipped].sort(),
+    ms: performance.now() - started,
+  });
+  return summary;
+}
+
+/** Move an existing node_modules aside and delete it in the background. */
+function resetRoot(dir: string): Promise<void> {
+  if (!fs.existsSync(dir)) return Promise.resolve();
+  const aside = `${dir}.silo-old-${process.pid}-${Date.now().toString(36)}`;
+  fs.renameSync(dir, aside);
+  return fs.promises.rm(aside, { recursive: true, force: true });
+}
+
+function readBinsFromDisk(dir: string) {
+  try {
+    return binsOf(JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Paths that exist only once the install completed: each package's package.json (written last) and each link. */
+function sentinelsOf(plan: InstallPlan, records: Map<string, PackageRecord>): string[] {
+  const sentinels: string[] = [];
+  for (const p of plan.placements) {
+    const record = records.get(p.id);
+    if (!record) continue;
+    const files = Object.keys(record.files);
+    const last = record.files["package.json"] ? "package.json" : files[files.length - 1];
+    if (last) sentinels.push(path.posix.join(p.dir, last));
+  }
+  for (const link of plan.links) sentinels.push(link.path);
+  return sentinels;
+}
