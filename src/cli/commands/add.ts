@@ -31,11 +31,17 @@ export async function addCommand(ctx: CommandContext, argv: string[]): Promise<n
   for (const target of positionals) {
     let result: AddResult;
     if (/^https?:\/\//.test(target)) {
-      const response = await fetch(target);
-      if (!response.ok || !response.body) {
-        throw new UsageError(`could not download ${target}: HTTP ${response.status}; check the URL`);
-      }
-      result = await store.addTarball(response.body, { integrity: values.integrity, source: target });
+      // Through the registry client: .npmrc auth for that host, retries, stall detection.
+      const { RegistryClient } = await import("../../fetch/registry.ts");
+      const { loadNpmConfig } = await import("../../fetch/npmrc.ts");
+      const { downloadWithRetry } = await import("../../fetch/download.ts");
+      const client = new RegistryClient({ config: await loadNpmConfig({ projectDir: ctx.cwd }) });
+      result = await downloadWithRetry(
+        client,
+        target,
+        (body) => store.addTarball(body, { integrity: values.integrity, source: target }),
+        { package: target },
+      );
     } else {
       const full = path.resolve(ctx.cwd, target);
       const st = fs.statSync(full, { throwIfNoEntry: false });
