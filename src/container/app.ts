@@ -4,12 +4,16 @@
  *
  * @module
  */
+import process from "node:process";
 import { loadRuntime, type Runtime } from "../runtime/mod.ts";
 import { CasWriter } from "../store/cas.ts";
 import { createNativeHasher, createWasmHasher, type Hasher } from "../store/hasher.ts";
 import { StoreIndex } from "../store/index_db.ts";
 import { KeyedMutex } from "../store/keyed_mutex.ts";
 import { StoreLayout } from "../store/layout.ts";
+import { GarbageCollector } from "../store/gc.ts";
+import { LeaseTable } from "../store/leases.ts";
+import { ProjectRegistry } from "../store/projects.ts";
 import { Store } from "../store/store.ts";
 import { Verifier } from "../store/verifier.ts";
 import { Container, token } from "./container.ts";
@@ -25,13 +29,19 @@ export const T = {
   verifier: token<Verifier>("verifier"),
   store: token<Store>("store"),
   sqliteDriver: token<"auto" | "ffi" | "builtin">("sqliteDriver"),
+  leases: token<LeaseTable>("leases"),
+  projects: token<ProjectRegistry>("projects"),
+  gc: token<GarbageCollector>("gc"),
 } as const;
 
 /** Options for {@linkcode createContainer}. */
 export interface ContainerOptions {
   /** The store directory. */
   storeDir: string;
-  /** "hash-wasm" (default) or the runtime's native node:crypto. */
+  /**
+   * "native" (default: node:crypto, measured 1.5-2x faster than hash-wasm on both runtimes by
+   * bench/micro.ts) or "hash-wasm". `SILO_HASHER` sets it from the environment.
+   */
   hasher?: "hash-wasm" | "native";
   sqliteDriver?: "auto" | "ffi" | "builtin";
   /** Replace the runtime shim (tests: a runtime without FFI). */
@@ -41,7 +51,8 @@ export interface ContainerOptions {
 /** A container with silo's default wiring for one store. */
 export async function createContainer(options: ContainerOptions): Promise<Container> {
   const runtime = options.runtime ?? await loadRuntime();
-  const hasher = options.hasher === "native" ? createNativeHasher() : await createWasmHasher();
+  const choice = options.hasher ?? (process.env.SILO_HASHER === "hash-wasm" ? "hash-wasm" : "native");
+  const hasher = choice === "hash-wasm" ? await createWasmHasher() : createNativeHasher();
   return new Container()
     .value(T.runtime, runtime)
     .value(T.hasher, hasher)
@@ -64,5 +75,18 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       T.verifier,
       (c) => new Verifier(c.get(T.layout), c.get(T.index), c.get(T.hasher), c.get(T.mutex)),
     )
-    .provide(T.store, (c) => new Store(c.get(T.layout), c.get(T.index), c.get(T.cas), c.get(T.verifier)));
+    .provide(T.store, (c) => new Store(c.get(T.layout), c.get(T.index), c.get(T.cas), c.get(T.verifier)))
+    .provide(T.leases, (c) => new LeaseTable(c.get(T.index).db))
+    .provide(T.projects, (c) => new ProjectRegistry(c.get(T.index).db))
+    .provide(
+      T.gc,
+      (c) =>
+        new GarbageCollector(
+          c.get(T.layout),
+          c.get(T.index),
+          c.get(T.leases),
+          c.get(T.projects),
+          c.get(T.mutex),
+        ),
+    );
 }

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { CasWriter } from "../store/cas.ts";
 import type { FileMap, PackageManifest } from "../store/index_db.ts";
-import type { SkippedEntry } from "./tar_ingest.ts";
+import { manifestOf, type SkippedEntry } from "./tar_ingest.ts";
 
 /** The stored result of a directory. */
 export interface DirectoryIngestResult {

@@ -175,9 +175,13 @@ export async function ingestTarball(
       // setuid/setgid/sticky bits are dropped: only "executable or not" survives into the store.
       const exec = ((header.mode ?? 0o644) & 0o111) !== 0;
       const body = entry as AsyncIterable<Uint8Array>;
-      const stored = size > STREAM_THRESHOLD
-        ? await streamToStore(body, cas, exec, size, label)
-        : await cas.writeBytes(await readEntry(body, size, label, relative), exec);
+      let stored;
+      if (size > STREAM_THRESHOLD) stored = await streamToStore(body, cas, exec, size, label);
+      else {
+        const bytes = await readEntry(body, size, label, relative);
+        stored = await cas.writeBytes(bytes, exec);
+        if (relative === "package.json") result.manifest = manifestOf(bytes);
+      }
       if (stored.written) result.written++;
       result.files[relative] = {
         digest: stored.digest,
@@ -185,9 +189,6 @@ export async function ingestTarball(
         size: stored.size,
         checkedAt: stored.checkedAt,
       };
-      if (relative === "package.json" && size <= STREAM_THRESHOLD) {
-        result.manifest = readManifest(cas.layout.filePath(stored.digest, exec));
-      }
     }
     await piping;
   } catch (error) {
@@ -266,11 +267,12 @@ async function streamToStore(
   return await cas.publishTemp(tmp, digest, size, exec);
 }
 
-function readManifest(file: string): PackageManifest {
+/** The fields of package.json the index keeps. */
+export function manifestOf(bytes: Uint8Array): PackageManifest {
   try {
-    const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
-    const { name, version, bin, directories, scripts } = pkg ?? {};
-    return { name, version, bin, directories, scripts };
+    const { name, version, bin, directories, scripts, os, cpu, libc } =
+      JSON.parse(new TextDecoder().decode(bytes)) ?? {};
+    return { name, version, bin, directories, scripts, os, cpu, libc };
   } catch {
     return {}; // a broken package.json is the package's problem; npm installs it too
   }

@@ -1,8 +1,9 @@
 /**
  * The content-addressed writer. A CAS path only ever shows complete content: bytes go
  * to a temp file in v1/tmp, get their final mode while still private, and are then
- * published with link(2), which never replaces an inode someone may already have
- * linked into a project (first writer wins, across processes too).
+ * renamed onto the final path. A rename replaces the directory entry, never the
+ * bytes of an inode a project may have linked: two processes racing on the same
+ * content both leave a complete file, and the older inode stays valid where linked.
  *
  * @module
  */
@@ -30,7 +31,7 @@ export const casMode = (exec: boolean): number => (exec ? 0o555 : 0o444);
 
 /** Seams for tests that simulate a crash or a racing writer. */
 export interface CasHooks {
-  /** Publishes `tmp` at `dest`; throws EEXIST when dest exists. Default: fs.linkSync. */
+  /** Publishes `tmp` at `dest` atomically. Default: fs.renameSync. */
   publish?: (tmp: string, dest: string) => void;
 }
 
@@ -58,7 +59,7 @@ export class CasWriter {
     this.layout = layout;
     this.hasher = hasher;
     this.mutex = mutex;
-    this.#publish = hooks.publish ?? fs.linkSync;
+    this.#publish = hooks.publish ?? fs.renameSync;
   }
 
   /** A fresh temp path on the store's filesystem. */
@@ -77,7 +78,9 @@ export class CasWriter {
       if (again) return { digest, exec, size: bytes.length, checkedAt: again.mtimeMs, written: false };
       const tmp = this.tempPath();
       fs.writeFileSync(tmp, bytes, { mode: casMode(exec), flag: "wx" });
-      return this.#publishLocked(tmp, dest, digest, exec, bytes.length);
+      // The kernel stamped mtime during the write, a moment ago: close enough for the verifier's
+      // 100 ms window, and a stat saved per file. If we were descheduled, the verifier re-hashes once.
+      return this.#publishLocked(tmp, dest, digest, exec, bytes.length, Date.now());
     });
   }
 
@@ -94,34 +97,33 @@ export class CasWriter {
         return { digest, exec, size, checkedAt: present.mtimeMs, written: false };
       }
       fs.chmodSync(tmp, casMode(exec)); // still private: nobody can have linked it yet
-      return this.#publishLocked(tmp, dest, digest, exec, size);
+      return this.#publishLocked(tmp, dest, digest, exec, size, fs.statSync(tmp).mtimeMs);
     });
   }
 
-  #publishLocked(tmp: string, dest: string, digest: string, exec: boolean, size: number): StoredFile {
+  #publishLocked(
+    tmp: string,
+    dest: string,
+    digest: string,
+    exec: boolean,
+    size: number,
+    checkedAt: number,
+  ): StoredFile {
     try {
       if (this.#umaskStrips) fs.chmodSync(tmp, casMode(exec));
-      const { mtimeMs } = fs.statSync(tmp);
-      try {
-        this.#publish(tmp, dest);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-        // Another process won the race, or a stale wrong-size file is there: never overwrite a
-        // published inode. A wrong one is moved aside (we hold its lock) and we publish again.
-        const existing = statIfComplete(dest, size);
-        if (existing) return { digest, exec, size, checkedAt: existing.mtimeMs, written: false };
-        fs.renameSync(dest, path.join(this.layout.trash, path.basename(tmp)));
-        this.#publish(tmp, dest);
-      }
-      return { digest, exec, size, checkedAt: mtimeMs, written: true };
-    } finally {
+      this.#publish(tmp, dest);
+      return { digest, exec, size, checkedAt, written: true };
+    } catch (error) {
       fs.rmSync(tmp, { force: true });
+      throw error;
     }
   }
 }
 
 /** lstat `p`; the stats when it is a regular file of `size` bytes, else undefined. */
 function statIfComplete(p: string, size: number): fs.Stats | undefined {
+  // existsSync first: on Deno a failed lstat builds an error object, which cost more than the stat itself.
+  if (!fs.existsSync(p)) return undefined;
   const st = fs.lstatSync(p, { throwIfNoEntry: false });
   return st && st.isFile() && st.size === size ? st : undefined;
 }

@@ -43,6 +43,10 @@ export interface PackageManifest {
   bin?: string | Record<string, string>;
   directories?: { bin?: string };
   scripts?: Record<string, string>;
+  /** Platform fields: lockfiles do not always carry them (pnpm omits libc), so the installer re-checks. */
+  os?: string[];
+  cpu?: string[];
+  libc?: string[];
 }
 
 /** Summary counts for `silo store status`. */

@@ -85,3 +85,19 @@ test("a wrong-size file at a CAS path is moved aside, never rewritten in place",
   assert.equal(fs.readFileSync(linked, "utf8"), "full", "the old inode was not written to");
   cleanup();
 });
+
+test("hash-wasm and the native hasher agree, one-shot and incremental", async () => {
+  const { createNativeHasher, createWasmHasher } = await import("../../src/store/hasher.ts");
+  const data = new Uint8Array(300_000).map((_, i) => (i * 7) % 256);
+  const wasm = await createWasmHasher(), native = createNativeHasher();
+  assert.equal(wasm.sha512Hex(data), native.sha512Hex(data));
+  assert.equal(wasm.sha512Hex(data), sha512Hex(data));
+  for (const algorithm of ["sha512", "sha1"] as const) {
+    const [a, b] = [await wasm.create(algorithm), await native.create(algorithm)];
+    for (let i = 0; i < data.length; i += 70_000) {
+      a.update(data.subarray(i, i + 70_000));
+      b.update(data.subarray(i, i + 70_000));
+    }
+    assert.deepEqual(a.digestBytes(), b.digestBytes());
+  }
+});
