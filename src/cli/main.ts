@@ -48,6 +48,14 @@ const commands: Record<string, () => Promise<Command>> = {
     const m = await import("./commands/store.ts");
     return { help: m.STORE_HELP, run: m.storeCommand };
   },
+  gc: async () => {
+    const m = await import("./commands/gc.ts");
+    return { help: m.GC_HELP, run: m.gcCommand };
+  },
+  status: async () => {
+    const m = await import("./commands/status.ts");
+    return { help: m.STATUS_HELP, run: m.statusCommand };
+  },
 };
 const aliases: Record<string, string> = { i: "install", ci: "install" };
 

@@ -19,8 +19,9 @@ import { selectPackages } from "../lockfile/select.ts";
 import { chooseImporter, copyImporter } from "../link/mod.ts";
 import type { PackageRecord } from "../store/index_db.ts";
 import { binsOf } from "../store/manifest.ts";
+import { placedKeys, storeFilesIntact } from "./modified.ts";
 import { DirMaker, importPackage, linkBins, MissingStoreFileError, symlinkDir } from "./materialize.ts";
-import { type InstallPlan, type Placement, planHoisted, planIsolated } from "./plan.ts";
+import { type InstallPlan, type Placement, planHoisted, planIsolated, readImporterNames } from "./plan.ts";
 import { hasLifecycle, runScripts, type ScriptJob } from "./scripts.ts";
 import { clearState, type InstallState, writeState } from "./state.ts";
 import type { InstallOptions, InstallProgress, InstallSummary } from "./install.ts";
@@ -57,7 +58,7 @@ export async function restore(
   }
   const plan: InstallPlan = graph.layout === "hoisted"
     ? planHoisted(graph, selection)
-    : planIsolated(graph, selection);
+    : planIsolated(graph, selection, { importerNames: readImporterNames(projectDir, graph) });
 
   const store = c.get(T.store);
   const layout = c.get(T.layout);
@@ -67,6 +68,9 @@ export async function restore(
   });
   for (const w of client.config.warnings) warn(w);
   const fetcher = new PackageFetcher(store, client, { projectDir, offline: options.offline });
+  // Invariant 7: lease every key before linking starts; dropped however this function ends (a killed
+  // process's lease is reclaimed once its pid is gone).
+  using _lease = c.get(T.leases).take(plan.placements.map((p) => fetcher.keyOf(p.node)));
 
   const progress: InstallProgress = {
     phase: "resolving",
@@ -168,7 +172,9 @@ export async function restore(
   progress.phase = "linking";
   report();
   let sinceYield = 0;
-  for (const [placement, record] of hits) {
+  for (const [placement, hit] of hits) {
+    // A store file edited through some project's hardlink must not spread: fetch a clean copy.
+    const record = (await storeFilesIntact(c, hit, warn)) ? hit : await fetcher.fetch(placement.node);
     await placeWithRepair(placement, record);
     // Let downloads make progress between batches of synchronous linking.
     if (++sinceYield >= 32) {
@@ -223,6 +229,13 @@ export async function restore(
   store.index.touch(new Set([...records.values()].map((r) => r.key)), Date.now());
   await Promise.all(removals);
   writeState(projectDir, { version: 1, inputHash: hash, sentinels: sentinelsOf(plan, records) });
+  c.get(T.projects).register({
+    path: projectDir,
+    lockfile: lock.name,
+    lockfileHash: hash,
+    lastUsed: Date.now(),
+    packages: placedKeys(plan.placements, records),
+  });
 
   progress.phase = "done";
   report();
