@@ -101,19 +101,77 @@ export function symlinkDir(target: string, at: string, dirs: DirMaker): void {
   }
 }
 
-/** Link each command of the package at `pkgDir` into `binDir` (absolute). Existing entries win. */
+/** One package's claim on a .bin entry. */
+interface BinOwner {
+  pkgDir: string;
+  name?: string;
+  version?: string;
+}
+
+/**
+ * Who gets each .bin entry when two packages offer the same command. "first": the first claim wins
+ * (npm's order, which the hoisted plan reproduces). "pnpm": pnpm's rule: the package that owns the name
+ * (`playwright` over `@playwright/test` for the command `playwright`), else the greater package name,
+ * else the greater version.
+ *
+ * @example
+ * ```ts ignore
+ * const claims = new BinClaims("pnpm");
+ * linkBins(bins, pkgDir, binDir, dirs, claims);
+ * ```
+ */
+export class BinClaims {
+  readonly #owners = new Map<string, BinOwner>();
+  constructor(readonly rule: "first" | "pnpm" = "first") {}
+
+  /** Whether the package at `pkgDir` should (re)write the entry `at` for command `cmd`. */
+  claim(at: string, cmd: string, pkgDir: string): boolean {
+    const current = this.#owners.get(at);
+    const owner: BinOwner = { pkgDir };
+    if (
+      current && (this.rule === "first" || current.pkgDir === pkgDir || !this.#beats(owner, current, cmd))
+    ) return false;
+    this.#owners.set(at, owner);
+    return true;
+  }
+
+  #beats(a: BinOwner, b: BinOwner, cmd: string): boolean {
+    // Conflicts are rare: read the two manifests only then.
+    for (const o of [a, b]) {
+      if (o.name !== undefined) continue;
+      try {
+        const pkg = JSON.parse(fs.readFileSync(path.join(o.pkgDir, "package.json"), "utf8"));
+        o.name = String(pkg.name ?? "");
+        o.version = String(pkg.version ?? "");
+      } catch {
+        o.name = o.version = "";
+      }
+    }
+    const owns = (o: BinOwner) => o.name === cmd || o.name!.endsWith(`/${cmd}`);
+    if (owns(a) !== owns(b)) return owns(a);
+    if (a.name !== b.name) return a.name!.localeCompare(b.name!) > 0;
+    return a.version!.localeCompare(b.version!, undefined, { numeric: true }) > 0;
+  }
+}
+
+/**
+ * Link each command of the package at `pkgDir` into `binDir` (absolute). A plain set of taken paths means
+ * the first package to claim a command keeps it; {@linkcode BinClaims} can apply pnpm's rule instead.
+ */
 export function linkBins(
   bins: BinMap,
   pkgDir: string,
   binDir: string,
   dirs: DirMaker,
-  taken: Set<string>,
+  taken: Set<string> | BinClaims,
 ): number {
   let count = 0;
   for (const [name, target] of Object.entries(bins)) {
     const at = path.join(binDir, name);
-    if (taken.has(at)) continue;
-    taken.add(at);
+    if (taken instanceof BinClaims) {
+      if (!taken.claim(at, name, pkgDir)) continue;
+    } else if (taken.has(at)) continue;
+    else taken.add(at);
     dirs.ensure(binDir);
     const text = path.relative(binDir, path.join(pkgDir, target));
     try {

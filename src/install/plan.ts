@@ -5,8 +5,9 @@
  *
  * @module
  */
+import fs from "node:fs";
 import path from "node:path";
-import type { Dependency, Graph, PackageNode } from "../lockfile/graph.ts";
+import type { Dependency, Graph, Importer, PackageNode } from "../lockfile/graph.ts";
 import { pnpmDirName } from "../lockfile/pnpm.ts";
 import type { Selection } from "../lockfile/select.ts";
 
@@ -80,8 +81,37 @@ export function planHoisted(graph: Graph, selection: Selection): InstallPlan {
   return plan;
 }
 
+/** Extra inputs of {@linkcode planIsolated} that are not in the lockfile. */
+export interface IsolatedOptions {
+  /** Workspace importers' package names (importer path -> package.json `name`), for hoisting them as pnpm does. */
+  importerNames?: Map<string, string>;
+}
+
+/**
+ * The package.json names of a graph's importers other than the root, read from `projectDir`.
+ *
+ * @example
+ * ```ts ignore
+ * planIsolated(graph, selection, { importerNames: readImporterNames(projectDir, graph) });
+ * ```
+ */
+export function readImporterNames(projectDir: string, graph: Graph): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const importer of graph.importers) {
+    if (importer.path === ".") continue;
+    try {
+      const name =
+        JSON.parse(fs.readFileSync(path.join(projectDir, importer.path, "package.json"), "utf8")).name;
+      if (typeof name === "string" && name) names.set(importer.path, name);
+    } catch {
+      // No readable package.json: nothing to hoist under a name.
+    }
+  }
+  return names;
+}
+
 /** pnpm's isolated layout: node_modules/.pnpm/<dir>/node_modules/<name>, dependencies as symlinks. */
-export function planIsolated(graph: Graph, selection: Selection): InstallPlan {
+export function planIsolated(graph: Graph, selection: Selection, options: IsolatedOptions = {}): InstallPlan {
   const plan: InstallPlan = {
     layout: "isolated",
     placements: [],
@@ -102,6 +132,8 @@ export function planIsolated(graph: Graph, selection: Selection): InstallPlan {
     const node = graph.packages.get(id)!;
     const dir = dirOf(id);
     plan.placements.push({ id, node, dir });
+    // pnpm links a package's own commands next to its dependencies', so its scripts can call them.
+    plan.bins.push({ binDir: posix.join(dir, "node_modules", ".bin"), pkgDir: dir, id });
     const depsDir = `node_modules/.pnpm/${pnpmDirName(id)}/node_modules`;
     for (const dep of node.dependencies) {
       const target = targetOf(dep);
@@ -111,52 +143,100 @@ export function planIsolated(graph: Graph, selection: Selection): InstallPlan {
     }
   }
 
-  const rootAliases = new Set<string>();
-  for (const importer of graph.importers) {
-    if (!selection.importers.has(importer.path)) continue;
+  const importers = graph.importers.filter((i) => selection.importers.has(i.path));
+  for (const importer of importers) {
+    const binDir = posix.join(importer.path, "node_modules", ".bin");
+    const peerBins: BinPlan[] = [];
     for (const dep of importer.dependencies) {
       const target = targetOf(dep);
       if (!target) continue;
-      if (importer.path === ".") rootAliases.add(dep.alias);
       plan.links.push({ path: posix.join(importer.path, "node_modules", dep.alias), target: target.dir });
-      plan.bins.push({
-        binDir: posix.join(importer.path, "node_modules", ".bin"),
-        pkgDir: target.dir,
-        id: target.id,
-      });
-    }
-  }
-
-  // pnpm hoists every other package, once per name (shallowest first), into node_modules/.pnpm/node_modules
-  // so that undeclared ("phantom") imports inside the store layout still resolve.
-  const hoisted = new Set(rootAliases);
-  let frontier: Dependency[] = graph.importers.filter((i) => selection.importers.has(i.path)).flatMap((i) =>
-    i.dependencies
-  );
-  const visited = new Set<string>();
-  while (frontier.length) {
-    const next: Dependency[] = [];
-    for (const dep of frontier) {
-      if (
-        dep.target.kind !== "package" || !selection.install.has(dep.target.id) || visited.has(dep.target.id)
-      ) continue;
-      visited.add(dep.target.id);
-      const node = graph.packages.get(dep.target.id)!;
-      if (!hoisted.has(node.name)) {
-        hoisted.add(node.name);
-        plan.links.push({
-          path: `node_modules/.pnpm/node_modules/${node.name}`,
-          target: dirOf(dep.target.id),
-        });
-        plan.bins.push({
-          binDir: "node_modules/.pnpm/node_modules/.bin",
-          pkgDir: dirOf(dep.target.id),
-          id: dep.target.id,
-        });
+      plan.bins.push({ binDir, pkgDir: target.dir, id: target.id });
+      // pnpm also links the commands of the required peers a direct dependency was resolved with
+      // (vitest -> vite), not of its optional peers (vite -> sass).
+      if (!target.id) continue;
+      const node = graph.packages.get(target.id)!;
+      const peers = new Set(node.requiredPeers ?? []);
+      for (const peerDep of node.dependencies) {
+        const peer = peers.has(peerDep.alias) ? targetOf(peerDep) : undefined;
+        if (peer) peerBins.push({ binDir, pkgDir: peer.dir, id: peer.id });
       }
-      next.push(...node.dependencies);
     }
-    frontier = next;
+    plan.bins.push(...peerBins);
   }
+  hoistPrivately(graph, selection, importers, dirOf, plan, options);
   return plan;
+}
+
+/**
+ * pnpm's private hoisting (hoist-pattern "*"): every package name not taken by the root importer is
+ * linked once into node_modules/.pnpm/node_modules, so undeclared ("phantom") imports inside the
+ * virtual store still resolve. Which version gets a name follows pnpm's @pnpm/hoist exactly, since the
+ * result is observable: the importers' direct dependencies first (depth -1), then packages by the depth
+ * pnpm's lockfile walker assigns (a depth-first walk that visits each package once, so a package can
+ * land deeper than its shortest path), ties broken by depPath; each package offers its children in
+ * lockfile order. Workspace packages are hoisted under their names too (hoist-workspace-packages).
+ */
+function hoistPrivately(
+  graph: Graph,
+  selection: Selection,
+  importers: Importer[],
+  dirOf: (id: string) => string,
+  plan: InstallPlan,
+  options: IsolatedOptions,
+): void {
+  const isPackage = (dep: Dependency): dep is Dependency & { target: { kind: "package" } } =>
+    dep.target.kind === "package" && graph.packages.has(dep.target.id);
+  // Packages not installed here (wrong platform, dev with --prod) are never walked, as in pnpm.
+  const walked = new Set<string>([...graph.packages.keys()].filter((id) => !selection.install.has(id)));
+  const step = (ids: string[]) => {
+    const out: string[] = [];
+    for (const id of ids) {
+      if (walked.has(id)) continue;
+      walked.add(id);
+      out.push(id);
+    }
+    return out;
+  };
+  const nodes: { id: string; depth: number; children: Dependency[] }[] = [];
+  const visit = (ids: string[], depth: number) => {
+    const next: string[][] = [];
+    for (const id of ids) {
+      const children = graph.packages.get(id)!.dependencies.filter(isPackage);
+      nodes.push({ id, depth, children });
+      next.push(step(children.map((d) => d.target.id)));
+    }
+    for (const ids of next) visit(ids, depth + 1);
+  };
+  const direct = importers.flatMap((i) => i.dependencies.filter(isPackage));
+  const first = new Map<string, Dependency>();
+  for (const dep of direct) if (!first.has(dep.alias)) first.set(dep.alias, dep);
+  nodes.push({ id: "", depth: -1, children: [...first.values()] });
+  visit(step(direct.map((d) => d.target.id)), 0);
+  nodes.sort((a, b) => a.depth - b.depth || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+
+  const root = graph.importers.find((i) => i.path === ".");
+  const taken = new Set((root?.dependencies ?? []).map((d) => d.alias.toLowerCase()));
+  const hoisted = new Set<string>();
+  const hoist = (alias: string, target: string, id?: string) => {
+    hoisted.add(alias.toLowerCase());
+    plan.links.push({ path: `node_modules/.pnpm/node_modules/${alias}`, target });
+    plan.bins.push({ binDir: "node_modules/.pnpm/node_modules/.bin", pkgDir: target, id });
+  };
+  for (const node of nodes) {
+    for (const dep of node.children) {
+      const alias = dep.alias.toLowerCase();
+      if (taken.has(alias)) continue;
+      taken.add(alias);
+      const id = (dep.target as { id: string }).id;
+      if (selection.install.has(id)) hoist(dep.alias, dirOf(id), id);
+    }
+  }
+  for (const importer of importers) {
+    const name = options.importerNames?.get(importer.path);
+    // The root's own dependencies do not hide a workspace package here (pnpm hoists `svelte` even when the
+    // root depends on it through link:); a package already hoisted under that name does.
+    if (!name || hoisted.has(name.toLowerCase())) continue;
+    hoist(name, importer.path);
+  }
 }

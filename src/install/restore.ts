@@ -14,13 +14,20 @@ import { loadNpmConfig } from "../fetch/npmrc.ts";
 import { RegistryClient } from "../fetch/registry.ts";
 import type { PackageNode } from "../lockfile/graph.ts";
 import { parseLockfile, readAllowedScripts } from "../lockfile/mod.ts";
-import { currentPlatform } from "../lockfile/platform.ts";
+import { currentPlatform, platformMismatch } from "../lockfile/platform.ts";
 import { selectPackages } from "../lockfile/select.ts";
 import { chooseImporter, copyImporter } from "../link/mod.ts";
 import type { PackageRecord } from "../store/index_db.ts";
 import { binsOf } from "../store/manifest.ts";
 import { placedKeys, storeFilesIntact } from "./modified.ts";
-import { DirMaker, importPackage, linkBins, MissingStoreFileError, symlinkDir } from "./materialize.ts";
+import {
+  BinClaims,
+  DirMaker,
+  importPackage,
+  linkBins,
+  MissingStoreFileError,
+  symlinkDir,
+} from "./materialize.ts";
 import { type InstallPlan, type Placement, planHoisted, planIsolated, readImporterNames } from "./plan.ts";
 import { hasLifecycle, runScripts, type ScriptJob } from "./scripts.ts";
 import { clearState, type InstallState, writeState } from "./state.ts";
@@ -47,7 +54,8 @@ export async function restore(
   const graph = parseLockfile(lock);
   graph.allowedScripts = await readAllowedScripts(projectDir);
   summary.layout = graph.layout;
-  const selection = selectPackages(graph, { prod: !!options.prod, platform: currentPlatform() });
+  const platform = currentPlatform();
+  const selection = selectPackages(graph, { prod: !!options.prod, platform });
   for (const [id, why] of selection.skipped) {
     if (why.reason !== "unreachable" && why.reason !== "bundled") {
       summary.skipped.push({ id, reason: why.detail ?? why.reason });
@@ -108,6 +116,13 @@ export async function restore(
   const scriptsSkipped = new Set<string>();
 
   const place = (placement: Placement, record: PackageRecord): void => {
+    // Lockfiles may omit os/cpu/libc (pnpm drops libc): an optional package whose own package.json rules
+    // this machine out is skipped, as pnpm does. Nothing links to an unplaced package.
+    const misfit = placement.node.optional ? platformMismatch(record.manifest, platform) : null;
+    if (misfit) {
+      summary.skipped.push({ id: placement.id, reason: misfit });
+      return;
+    }
     const runs = !options.ignoreScripts && allowed.has(placement.node.name) &&
       hasLifecycle(record.manifest.scripts);
     if (!runs && (placement.node.hasInstallScript || hasLifecycle(record.manifest.scripts))) {
@@ -202,7 +217,7 @@ export async function restore(
   }
 
   // .bin links, from the row's manifest (or package.json on disk for linked folders).
-  const taken = new Set<string>();
+  const taken = new BinClaims(graph.layout === "isolated" ? "pnpm" : "first");
   for (const bin of plan.bins) {
     const record = bin.id ? records.get(bin.id) : undefined;
     const bins = record

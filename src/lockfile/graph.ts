@@ -70,6 +70,11 @@ export interface PackageNode {
   bin?: Record<string, string>;
   /** The package declares bins (npm: `bin` is set; pnpm: `hasBin`). */
   hasBin?: boolean;
+  /**
+   * Names of its required (non-optional) peer dependencies, when the lockfile records them (pnpm does).
+   * pnpm links the commands of these peers, as resolved for a direct dependency, into the importer's .bin.
+   */
+  requiredPeers?: string[];
   /** It has install scripts (npm `hasInstallScript`, pnpm `requiresBuild`). */
   hasInstallScript?: boolean;
   /** npm `inBundle`: the files ship inside the tarball of the package that bundles it; never fetched. */

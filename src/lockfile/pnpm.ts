@@ -39,6 +39,8 @@ interface PnpmPackage {
   hasBin?: boolean;
   requiresBuild?: boolean;
   bin?: Record<string, string> | string;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
 
 /** The fields of a `snapshots` entry silo reads. */
@@ -201,6 +203,10 @@ export function parsePnpmLockfile(text: string, file = "pnpm-lock.yaml"): Graph 
     if (typeof pkg.bin === "string") node.bin = { [node.name.replace(/^@[^/]+\//, "")]: pkg.bin };
     else if (pkg.bin) node.bin = pkg.bin;
     if (pkg.requiresBuild) node.hasInstallScript = true;
+    const peers = Object.keys(pkg.peerDependencies ?? {}).filter((p) =>
+      pkg.peerDependenciesMeta?.[p]?.optional !== true
+    );
+    if (peers.length) node.requiredPeers = peers;
     const r = node.resolution;
     if ((r.kind === "registry" || r.kind === "tarball") && !r.integrity) {
       warnings.push({ code: "missing-integrity", id, message: `${id} has no integrity in ${file}` });
