@@ -109,8 +109,9 @@ export function copyFixture(name: "mocha" | "svelte", dest: string): string {
 
 /** Whether the mirror holds both fixtures (scripts/mirror.ts fills it; the network is needed once). */
 export function mirrorReady(): boolean {
-  return fs.existsSync(path.join(MIRROR, "mocha", "packument.json")) &&
-    fs.existsSync(path.join(MIRROR, "svelte", "packument.json"));
+  // One package from each fixture's lockfile; the mirror script fills both or fails.
+  return fs.existsSync(path.join(MIRROR, "chai", "packument.json")) &&
+    fs.existsSync(path.join(MIRROR, "esbuild", "packument.json"));
 }
 
 /** Fill the mirror from both fixture lockfiles if it is missing. */
