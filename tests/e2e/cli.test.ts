@@ -1,0 +1,302 @@
+/**
+ * End to end: the silo CLI as a child process, from a temp dir outside the repo, against a
+ * loopback registry that serves examples/hello's tarballs (kept in tests/e2e/fixtures/registry,
+ * so these tests need no network and no mirror).
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { startRegistry } from "../support/registry_server.ts";
+import {
+  copyProject,
+  E2E_TIMEOUT,
+  expectedRuntime,
+  FIXTURES,
+  packageDirs,
+  REPO,
+  silo,
+  siloJson,
+  workspace,
+} from "./support.ts";
+
+const HELLO = path.join(REPO, "examples", "hello");
+const HELLO_PACKAGES = [
+  "ansi-styles",
+  "chalk",
+  "color-convert",
+  "color-name",
+  "has-flag",
+  "is-number",
+  "ms",
+  "semver",
+  "supports-color",
+];
+
+interface Summary {
+  upToDate: boolean;
+  lockfile: string;
+  layout: string;
+  packages: number;
+  fromStore: number;
+  downloaded: number;
+  downloadedBytes: number;
+  files: number;
+  bins: number;
+  importMethod: string;
+}
+
+/** A hello project in a fresh workspace and a registry for it; `done` tears both down. */
+async function helloSetup() {
+  const ws = workspace();
+  const registry = await startRegistry({ dir: path.join(FIXTURES, "registry") });
+  const project = copyProject(HELLO, path.join(ws.root, "hello"));
+  const flags = ["--store", ws.store, "--registry", registry.url];
+  return {
+    ws,
+    registry,
+    project,
+    flags,
+    done: async () => {
+      await registry.close();
+      ws.cleanup();
+    },
+  };
+}
+
+test("e2e: install examples/hello into a fresh store, then no-op, hot reinstall, verify, store status", {
+  timeout: E2E_TIMEOUT,
+}, async () => {
+  const { project, flags, registry, ws, done } = await helloSetup();
+  try {
+    const cold = await siloJson<Summary>(["install", "--frozen-lockfile", ...flags], { cwd: project });
+    assert.equal(cold.upToDate, false);
+    assert.equal(cold.lockfile, "package-lock.json");
+    assert.equal(cold.layout, "hoisted");
+    assert.equal(cold.packages, HELLO_PACKAGES.length);
+    assert.equal(cold.fromStore, 0);
+    assert.equal(cold.downloaded, HELLO_PACKAGES.length);
+    assert.ok(cold.downloadedBytes > 10_000, `downloadedBytes ${cold.downloadedBytes}`);
+    assert.ok(cold.files >= 90, `files ${cold.files}`);
+    assert.equal(cold.bins, 1);
+    assert.ok(["clone", "hardlink", "copy"].includes(cold.importMethod), cold.importMethod);
+
+    // Every tarball came from the loopback registry, once.
+    const tarballs = [...registry.requests].filter(([p]) => p.endsWith(".tgz"));
+    assert.equal(tarballs.length, HELLO_PACKAGES.length);
+    for (const [p, n] of tarballs) assert.equal(n, 1, `${p} requested ${n} times`);
+
+    const nm = path.join(project, "node_modules");
+    assert.deepEqual(packageDirs(nm), HELLO_PACKAGES);
+    const chalk = JSON.parse(fs.readFileSync(path.join(nm, "chalk", "package.json"), "utf8"));
+    assert.equal(chalk.version, "4.1.2");
+    assert.ok(fs.statSync(path.join(nm, "chalk", "source", "index.js")).isFile());
+    const bin = path.join(nm, ".bin", "semver");
+    assert.ok(fs.lstatSync(bin).isSymbolicLink());
+    assert.equal(fs.realpathSync(bin), fs.realpathSync(path.join(nm, "semver", "bin", "semver.js")));
+    assert.ok(fs.statSync(bin).mode & 0o111, "the bin target is executable");
+
+    // Second install: nothing to do, and it says so, without asking the registry anything.
+    const requestsBefore = registry.total();
+    const again = await silo(["install", ...flags], { cwd: project });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /node_modules is up to date \(package-lock\.json\)/);
+    const noop = await siloJson<Summary>(["install", ...flags], { cwd: project });
+    assert.equal(noop.upToDate, true);
+    assert.equal(registry.total(), requestsBefore, "a no-op install makes no requests");
+
+    // No node_modules, warm store: everything from the store, nothing downloaded.
+    fs.rmSync(nm, { recursive: true });
+    const before = registry.total();
+    const hot = await siloJson<Summary>(["install", "--dir", project, ...flags], { cwd: ws.root });
+    assert.equal(hot.fromStore, HELLO_PACKAGES.length);
+    assert.equal(hot.downloaded, 0);
+    assert.equal(registry.total(), before, "a hot install makes no requests");
+    assert.deepEqual(packageDirs(nm), HELLO_PACKAGES);
+
+    const verify = await silo(["verify", "--store", ws.store], { cwd: ws.root });
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    assert.match(verify.stdout, /store ok: 9 packages/);
+
+    const status = await siloJson<Record<string, unknown>>(["store", "status", "--store", ws.store], {
+      cwd: ws.root,
+    });
+    assert.equal(status.store, ws.store);
+    assert.equal(status.packages, HELLO_PACKAGES.length);
+    assert.ok((status.files as number) > 0 && (status.bytes as number) > 0);
+    assert.equal(status.runtime, expectedRuntime());
+    assert.equal((status.importMethods as Record<string, boolean>).copy, true);
+    assert.ok(["ffi", "builtin"].includes((status.index as { driver: string }).driver));
+
+    const where = await silo(["store", "path", "--store", ws.store], { cwd: ws.root });
+    assert.equal(where.stdout.trim(), ws.store);
+  } finally {
+    await done();
+  }
+});
+
+test("e2e: --prod leaves devDependencies out", { timeout: E2E_TIMEOUT }, async () => {
+  const { project, flags, done } = await helloSetup();
+  try {
+    const summary = await siloJson<Summary>(["install", "--prod", ...flags], { cwd: project });
+    assert.equal(summary.packages, HELLO_PACKAGES.length - 1);
+    assert.deepEqual(
+      packageDirs(path.join(project, "node_modules")),
+      HELLO_PACKAGES.filter((p) => p !== "is-number"),
+    );
+  } finally {
+    await done();
+  }
+});
+
+test(
+  "e2e: silo add stores a directory and a tarball; adding again writes nothing",
+  { timeout: E2E_TIMEOUT },
+  async () => {
+    const { ws, done } = await helloSetup();
+    try {
+      const pkg = path.join(ws.root, "greet");
+      fs.mkdirSync(path.join(pkg, "bin"), { recursive: true });
+      fs.writeFileSync(
+        path.join(pkg, "package.json"),
+        JSON.stringify({ name: "greet", version: "1.2.3", bin: { greet: "bin/greet.js" } }),
+      );
+      fs.writeFileSync(path.join(pkg, "bin", "greet.js"), "#!/usr/bin/env node\nconsole.log('hi');\n");
+      type Added = { key: string; name: string; version: string; files: number; written: number }[];
+
+      const [dir] = await siloJson<Added>(["add", "greet", "--store", ws.store], { cwd: ws.root });
+      assert.equal(dir.name, "greet");
+      assert.equal(dir.version, "1.2.3");
+      assert.equal(dir.files, 2);
+      assert.ok(dir.written >= 2);
+      const [same] = await siloJson<Added>(["add", pkg, "--store", ws.store], { cwd: ws.root });
+      assert.equal(same.key, dir.key);
+      assert.equal(same.written, 0);
+
+      const tgz = path.join(FIXTURES, "registry", "ms", "-", "ms-2.1.3.tgz");
+      const integrity =
+        "sha512-6FlzubTLZG3J2a/NVCAleEhjzq5oxgHyaCU9yYXvcLsvoVaHJq/s5xXI6/XXP6tz7R9xAOtHnSO/tXtF3WRTlA==";
+      const [ms] = await siloJson<Added>(["add", tgz, "--integrity", integrity, "--store", ws.store], {
+        cwd: ws.root,
+      });
+      assert.equal(ms.name, "ms");
+      assert.equal(ms.version, "2.1.3");
+      assert.ok(ms.key.includes(integrity), ms.key);
+
+      const text = await silo(["add", tgz, "--store", ws.store], { cwd: ws.root });
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /^added ms@2\.1\.3 .* 0 new\)/m);
+
+      const wrong = await silo(["add", tgz, "--integrity", "sha512-AAAA", "--store", ws.store], {
+        cwd: ws.root,
+      });
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /integrity/i);
+
+      const status = await siloJson<{ packages: number }>(["store", "status", "--store", ws.store], {
+        cwd: ws.root,
+      });
+      assert.equal(status.packages, 2);
+      const verify = await silo(["verify", "--store", ws.store], { cwd: ws.root });
+      assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    } finally {
+      await done();
+    }
+  },
+);
+
+test("e2e: a corrupted store file fails verify; --repair removes it and the next install fetches it again", {
+  timeout: E2E_TIMEOUT,
+}, async () => {
+  const { project, flags, ws, done } = await helloSetup();
+  try {
+    await siloJson(["install", "--import-method", "copy", ...flags], { cwd: project });
+    // Damage one stored file (as a failing disk or a stray editor would), with a new mtime.
+    const stored = path.join(ws.store, "v1", "files");
+    const shard = fs.readdirSync(stored).find((s) => fs.readdirSync(path.join(stored, s)).length > 0)!;
+    const victim = path.join(stored, shard, fs.readdirSync(path.join(stored, shard))[0]);
+    const mode = fs.statSync(victim).mode;
+    fs.chmodSync(victim, 0o644);
+    fs.appendFileSync(victim, "\n// tampered\n");
+    fs.chmodSync(victim, mode & 0o777);
+    const later = new Date(Date.now() + 60_000);
+    fs.utimesSync(victim, later, later);
+
+    const bad = await silo(["verify", "--store", ws.store], { cwd: ws.root });
+    assert.equal(bad.code, 1, bad.stdout);
+    assert.match(bad.stdout, /modified/);
+    assert.match(bad.stdout, /silo verify --repair/);
+
+    const repaired = await siloJson<{ ok: boolean; removedRows: number }>([
+      "verify",
+      "--repair",
+      "--store",
+      ws.store,
+    ], {
+      cwd: ws.root,
+    });
+    assert.equal(repaired.ok, false);
+    assert.ok(repaired.removedRows >= 1);
+    const clean = await silo(["verify", "--store", ws.store], { cwd: ws.root });
+    assert.equal(clean.code, 0, clean.stdout);
+
+    const refetch = await siloJson<Summary>(["install", "--force", ...flags], { cwd: project });
+    assert.ok(refetch.downloaded >= 1, `downloaded ${refetch.downloaded}`);
+    assert.equal(refetch.packages, HELLO_PACKAGES.length);
+    const after = await silo(["verify", "--store", ws.store], { cwd: ws.root });
+    assert.equal(after.code, 0, after.stdout);
+  } finally {
+    await done();
+  }
+});
+
+test("e2e: errors exit non-zero with a message that says what to do", { timeout: E2E_TIMEOUT }, async () => {
+  const { project, flags, registry, ws, done } = await helloSetup();
+  try {
+    const empty = path.join(ws.root, "empty");
+    fs.mkdirSync(empty);
+    const noLock = await silo(["install", ...flags], { cwd: empty });
+    assert.equal(noLock.code, 1);
+    assert.match(noLock.stderr, /no lockfile found/);
+    assert.match(noLock.stderr, /package-lock\.json/);
+    assert.match(noLock.stderr, /--package-lock-only/);
+    assert.ok(!fs.existsSync(path.join(empty, "node_modules")));
+
+    const unknown = await silo(["frobnicate"], { cwd: ws.root });
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /unknown command "frobnicate"/);
+
+    const method = await silo(["install", "--import-method", "teleport", ...flags], { cwd: project });
+    assert.equal(method.code, 1);
+    assert.match(method.stderr, /--import-method must be one of/);
+
+    const offline = await silo(["install", "--offline", ...flags], { cwd: project });
+    assert.equal(offline.code, 1);
+    assert.match(offline.stderr, /offline/i);
+
+    registry.script("/ms/-/ms-2.1.3.tgz", [404]);
+    const missing = await silo(["install", ...flags], { cwd: project });
+    assert.equal(missing.code, 1, missing.stdout);
+    assert.match(missing.stderr, /ms@2\.1\.3/);
+    assert.match(missing.stderr, /404/);
+
+    const malformed = path.join(ws.root, "malformed");
+    fs.mkdirSync(malformed);
+    fs.writeFileSync(path.join(malformed, "package-lock.json"), "{ not json");
+    const parse = await silo(["install", ...flags], { cwd: malformed });
+    assert.equal(parse.code, 1);
+    assert.match(parse.stderr, /package-lock\.json/);
+
+    // Whatever failed above, the store still verifies clean.
+    const verify = await silo(["verify", "--store", ws.store], { cwd: ws.root });
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+
+    const help = await silo(["--help"], { cwd: ws.root });
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: silo <command>/);
+    const version = await silo(["--version"], { cwd: ws.root });
+    assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
+  } finally {
+    await done();
+  }
+});
