@@ -45,6 +45,12 @@ export class FetchError extends Error {
 }
 
 /**
+ * The in-flight downloads of each store, shared by every fetcher over it in this process: a prefetch and
+ * the install (or two installs) then join one download per tarball, whichever fetcher started it.
+ */
+const flightsByStore = new WeakMap<Store, SingleFlight<string, PackageRecord>>();
+
+/**
  * Resolves graph nodes to stored packages.
  *
  * @example
@@ -58,10 +64,13 @@ export class PackageFetcher {
   readonly #store: Store;
   readonly #client: RegistryClient;
   readonly #options: PackageFetcherOptions;
-  readonly #flights = new SingleFlight<string, PackageRecord>();
+  readonly #flights: SingleFlight<string, PackageRecord>;
 
   constructor(store: Store, client: RegistryClient, options: PackageFetcherOptions) {
     this.#store = store;
+    let flights = flightsByStore.get(store);
+    if (!flights) flightsByStore.set(store, flights = new SingleFlight());
+    this.#flights = flights;
     this.#client = client;
     this.#options = options;
   }

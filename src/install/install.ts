@@ -8,7 +8,7 @@ import path from "node:path";
 import type { Container } from "../container/container.ts";
 import type { RegistryClient } from "../fetch/registry.ts";
 import type { Graph } from "../lockfile/graph.ts";
-import type { RequestedMethod } from "../link/mod.ts";
+import type { FileImporter, RequestedMethod } from "../link/mod.ts";
 import { checkUpToDate } from "./state.ts";
 
 /** What to install and how. */
@@ -37,6 +37,8 @@ export interface InstallOptions {
   warn?: (message: string) => void;
   /** Injected registry client (tests: a counting loopback registry). */
   client?: RegistryClient;
+  /** Injected file importer instead of the probed one (tests: one that fails midway). */
+  importer?: FileImporter;
 }
 
 /** Live counters. */

@@ -101,7 +101,7 @@ export async function restore(
   clearState(projectDir);
   const removals = plan.roots.map((root) => resetRoot(path.join(projectDir, root)));
 
-  const importer = chooseImporter({
+  const importer = options.importer ?? chooseImporter({
     requested: options.importMethod ?? "auto",
     storeDir: layout.root,
     targetDir: path.join(projectDir, "node_modules"),
