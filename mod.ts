@@ -1,6 +1,7 @@
 /**
  * silo as a library: open a content-addressable package store, add packages to it,
- * restore a project's `node_modules` from its lockfile through it, and verify it.
+ * restore a project's `node_modules` from its lockfile through it, verify it, check a
+ * project against it, and collect what no project uses.
  *
  * The same engine the `silo` CLI uses, behind a small typed surface: the shapes here
  * are silo's public contract, so internal modules can change without breaking scripts.
@@ -35,6 +36,8 @@ import { createContainer, T } from "./src/container/app.ts";
 import type { Container } from "./src/container/container.ts";
 import { install as runInstall } from "./src/install/install.ts";
 import type { RequestedMethod } from "./src/link/mod.ts";
+import { projectStatus } from "./src/install/modified.ts";
+import { parseSize } from "./src/store/gc.ts";
 import { defaultStoreDir } from "./src/store/layout.ts";
 import type { AddResult } from "./src/store/store.ts";
 
@@ -168,7 +171,7 @@ export interface VerifyResult {
 }
 
 /** What the store holds, as `silo store status --json` reports it. */
-export interface StoreStatus {
+export interface StoreStats {
   /** The store directory. */
   dir: string;
   /** Packages in the index. */
@@ -183,6 +186,79 @@ export interface StoreStatus {
   runtime: "deno" | "bun";
 }
 
+/** Options for {@linkcode SiloStore.gc}. */
+export interface GcStoreOptions {
+  /** Evict least recently used packages until the store fits: bytes, or "500M", "2G", ... */
+  maxSize?: number | string;
+  /** Only remove unused packages not used for this many days. */
+  olderThanDays?: number;
+  /** Report what would be removed; change nothing. */
+  dryRun?: boolean;
+}
+
+/** What {@linkcode SiloStore.gc} removed (or, with `dryRun`, would remove). */
+export interface GcResult {
+  /** Whether this was a dry run. */
+  dryRun: boolean;
+  /** The packages removed: "unused" by any live project, or "evicted" to fit `maxSize`. */
+  packages: { key: string; name: string; version: string; reason: "unused" | "evicted"; lastUsed: number }[];
+  /** Store files removed. */
+  files: number;
+  /** Bytes freed (store and temp files). */
+  bytesFreed: number;
+  /** Of the removed files, those no package referenced (left by crashed installs or removed rows). */
+  orphanFiles: number;
+  /** Temp files of dead installs removed. */
+  tempFiles: number;
+  /** Projects forgotten because their folder or lockfile is gone. */
+  projectsForgotten: string[];
+  /** Live projects whose packages were kept. */
+  liveProjects: number;
+  /** Leases of dead processes reclaimed. */
+  leasesReclaimed: number;
+  /** Packages kept because a running install leases them. */
+  leasedSkipped: number;
+  /** Files put back because an install committed a package that names them while gc ran. */
+  restored: number;
+  /** Bytes of distinct referenced files before gc. */
+  sizeBefore: number;
+  /** Bytes of distinct referenced files after gc. */
+  sizeAfter: number;
+}
+
+/** The result of {@linkcode SiloStore.status}: a project's node_modules against the store. */
+export interface ProjectStatus {
+  /** True when the project was installed with this store and nothing in it changed. */
+  ok: boolean;
+  /** The project directory. */
+  project: string;
+  /** Whether this store installed the project (and so knows what it should hold). */
+  registered: boolean;
+  /** Package folders checked. */
+  packages: number;
+  /** Files checked. */
+  files: number;
+  /** Files that needed hashing (the rest matched on size and mtime). */
+  rehashed: number;
+  /** Package folders whose files differ from the store. */
+  modified: {
+    /** The folder, relative to the project (e.g. "node_modules/ms"). */
+    dir: string;
+    /** The package's store key. */
+    key: string;
+    /** The package name. */
+    name: string;
+    /** The package version. */
+    version: string;
+    /** The differing files and how they differ. */
+    files: { path: string; reason: "modified" | "missing" | "not-a-file" }[];
+    /** The folder shares an edited inode with the store (hardlink), so `verify` flags it too. */
+    storeAffected: boolean;
+  }[];
+  /** Folders whose package is no longer in the store (after gc or verify --repair): not checked. */
+  unknown: string[];
+}
+
 /**
  * An open store. Get one from {@linkcode openStore}; call {@linkcode SiloStore.close} when done.
  *
@@ -193,7 +269,7 @@ export interface StoreStatus {
  * import { join } from "node:path";
  *
  * const store = await openStore({ dir: mkdtempSync(join(tmpdir(), "silo-doc-")) });
- * console.log(store.dir, store.status().packages); // 0 packages in a new store
+ * console.log(store.dir, store.stats().packages); // 0 packages in a new store
  * store.close();
  * ```
  */
@@ -275,12 +351,56 @@ export interface SiloStore {
    * import { join } from "node:path";
    *
    * const store = await openStore({ dir: mkdtempSync(join(tmpdir(), "silo-doc-")) });
-   * const { packages, files, bytes, index } = store.status();
+   * const { packages, files, bytes, index } = store.stats();
    * console.log(packages, files, bytes, index.driver);
    * store.close();
    * ```
    */
-  status(): StoreStatus;
+  stats(): StoreStats;
+
+  /**
+   * Compare a project's node_modules with the store: which installed packages were edited or
+   * lost files since the install. `ok` is false when any were, or when the project was not
+   * installed with this store.
+   *
+   * @example
+   * ```ts
+   * import { mkdtempSync, writeFileSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   *
+   * const project = mkdtempSync(join(tmpdir(), "silo-doc-"));
+   * writeFileSync(
+   *   join(project, "package-lock.json"),
+   *   JSON.stringify({ name: "demo", lockfileVersion: 3, packages: { "": { name: "demo" } } }),
+   * );
+   * const store = await openStore({ dir: join(project, ".store") });
+   * await store.install({ projectDir: project });
+   * const status = store.status(project);
+   * console.log(status.ok, status.modified.length); // true 0
+   * store.close();
+   * ```
+   */
+  status(projectDir: string): ProjectStatus;
+
+  /**
+   * Remove what no project uses (packages no registered project installed last, unreferenced
+   * files, stale temp files), then with `maxSize` evict least recently used packages until the
+   * store fits. Packages leased by a running install, in any process, are never removed.
+   *
+   * @example
+   * ```ts
+   * import { mkdtempSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   *
+   * const store = await openStore({ dir: mkdtempSync(join(tmpdir(), "silo-doc-")) });
+   * const planned = await store.gc({ maxSize: "2G", dryRun: true });
+   * console.log(planned.packages.length, planned.bytesFreed); // 0 0
+   * store.close();
+   * ```
+   */
+  gc(options?: GcStoreOptions): Promise<GcResult>;
 
   /**
    * Close the index. The handle must not be used afterwards.
@@ -310,7 +430,7 @@ export interface SiloStore {
  *
  * const store = await openStore({ dir: mkdtempSync(join(tmpdir(), "silo-doc-")) });
  * try {
- *   console.log(store.status());
+ *   console.log(store.stats());
  * } finally {
  *   store.close();
  * }
@@ -371,7 +491,7 @@ class StoreHandle implements SiloStore {
     return { ok: report.bad.length === 0, ...report };
   }
 
-  status(): StoreStatus {
+  stats(): StoreStats {
     const c = this.#open();
     const index = c.get(T.index);
     return {
@@ -380,6 +500,27 @@ class StoreHandle implements SiloStore {
       index: { driver: index.db.driver, sqlite: index.db.version },
       runtime: c.get(T.runtime).name,
     };
+  }
+
+  status(projectDir: string): ProjectStatus {
+    const c = this.#open();
+    const report = projectStatus({
+      layout: c.get(T.layout),
+      index: c.get(T.index),
+      projects: c.get(T.projects),
+      hasher: c.get(T.hasher),
+    }, path.resolve(projectDir));
+    return { ok: report.registered && report.modified.length === 0, ...report };
+  }
+
+  async gc(options: GcStoreOptions = {}): Promise<GcResult> {
+    const maxSize = typeof options.maxSize === "string" ? parseSize(options.maxSize) : options.maxSize;
+    const report = await this.#open().get(T.gc).run({
+      maxSize,
+      olderThanDays: options.olderThanDays,
+      dryRun: options.dryRun,
+    });
+    return { ...report, packages: report.packages.map((p) => ({ ...p })) };
   }
 
   close(): void {

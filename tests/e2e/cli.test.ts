@@ -164,7 +164,14 @@ test(
       fs.writeFileSync(path.join(pkg, "bin", "greet.js"), "#!/usr/bin/env node\nconsole.log('hi');\n");
       type Added = { key: string; name: string; version: string; files: number; written: number }[];
 
-      const [dir] = await siloJson<Added>(["add", "greet", "--store", ws.store], { cwd: ws.root });
+      // hash-wasm (the WASM hasher, embedded in the compiled binary) must agree with the native one.
+      const wasm = { SILO_HASHER: "hash-wasm" };
+      const [dir] = await siloJson<Added>(["add", "greet", "--store", ws.store], { cwd: ws.root, env: wasm });
+      const hasher = await siloJson<{ hasher: string }>(["store", "status", "--store", ws.store], {
+        cwd: ws.root,
+        env: wasm,
+      });
+      assert.equal(hasher.hasher, "hash-wasm");
       assert.equal(dir.name, "greet");
       assert.equal(dir.version, "1.2.3");
       assert.equal(dir.files, 2);
@@ -296,6 +303,57 @@ test("e2e: errors exit non-zero with a message that says what to do", { timeout:
     assert.match(help.stdout, /Usage: silo <command>/);
     const version = await silo(["--version"], { cwd: ws.root });
     assert.match(version.stdout.trim(), /^\d+\.\d+\.\d+$/);
+  } finally {
+    await done();
+  }
+});
+
+test("e2e: silo status and silo gc keep what a live project uses, remove the rest", {
+  timeout: E2E_TIMEOUT,
+}, async () => {
+  const { project, flags, ws, done } = await helloSetup();
+  try {
+    await siloJson(["install", "--import-method", "copy", ...flags], { cwd: project });
+    const clean = await silo(["status", "--store", ws.store], { cwd: project });
+    assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+    assert.match(clean.stdout, /node_modules matches the store/);
+
+    // A copied file edited in place: status names it and exits 1; the store is untouched.
+    fs.appendFileSync(path.join(project, "node_modules", "ms", "index.js"), "\n// edited\n");
+    const edited = await silo(["status", "--json", "--store", ws.store], { cwd: project });
+    assert.equal(edited.code, 1);
+    const report = JSON.parse(edited.stdout) as {
+      ok: boolean;
+      modified: { name: string; storeAffected: boolean }[];
+    };
+    assert.equal(report.ok, false);
+    assert.deepEqual(report.modified.map((m) => [m.name, m.storeAffected]), [["ms", false]]);
+    assert.equal((await silo(["verify", "--store", ws.store], { cwd: ws.root })).code, 0);
+
+    const other = path.join(ws.root, "other");
+    fs.mkdirSync(other);
+    const unknown = await silo(["status", "--dir", other, "--store", ws.store], { cwd: ws.root });
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /run `silo install` first/);
+
+    type Gc = { packages: { name: string; reason: string }[]; liveProjects: number; bytesFreed: number };
+    const kept = await siloJson<Gc>(["gc", "--store", ws.store], { cwd: ws.root });
+    assert.deepEqual(kept.packages, []);
+    assert.equal(kept.liveProjects, 1);
+
+    // The project is gone: everything it used goes, and the store still verifies.
+    fs.rmSync(project, { recursive: true });
+    const dry = await siloJson<Gc>(["gc", "--dry-run", "--store", ws.store], { cwd: ws.root });
+    assert.equal(dry.packages.length, HELLO_PACKAGES.length);
+    const swept = await siloJson<Gc>(["gc", "--store", ws.store], { cwd: ws.root });
+    assert.deepEqual(swept.packages.map((p) => p.name).sort(), HELLO_PACKAGES);
+    assert.ok(swept.packages.every((p) => p.reason === "unused"));
+    assert.ok(swept.bytesFreed > 0);
+    const status = await siloJson<{ packages: number }>(["store", "status", "--store", ws.store], {
+      cwd: ws.root,
+    });
+    assert.equal(status.packages, 0);
+    assert.equal((await silo(["verify", "--store", ws.store], { cwd: ws.root })).code, 0);
   } finally {
     await done();
   }
