@@ -1,0 +1,209 @@
+/**
+ * The installer's behaviour on small in-memory projects: --prod, the up-to-date check, an
+ * interrupted install, a store row whose file went missing, and lifecycle scripts.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { T } from "../../src/container/app.ts";
+import { install } from "../../src/install/install.ts";
+import { hardlinkImporter } from "../../src/link/mod.ts";
+import { sha512Hex } from "../support/tarball.ts";
+import { walkTree } from "../../scripts/compare-trees.ts";
+import { makeProject, type PkgSpec } from "./_support.ts";
+
+const nm = (projectDir: string, ...rest: string[]) => path.join(projectDir, "node_modules", ...rest);
+
+test("--prod leaves out packages only devDependencies need", async () => {
+  const p = await makeProject([
+    { name: "lib", files: { "index.js": "lib" }, deps: { "lib-dep": "1.0.0" } },
+    { name: "lib-dep", files: { "index.js": "lib-dep" }, transitive: true },
+    { name: "tool", files: { "index.js": "tool" }, dev: true, deps: { "tool-dep": "1.0.0" } },
+    { name: "tool-dep", files: { "index.js": "tool-dep" }, transitive: true },
+  ]);
+  try {
+    const summary = await install(p.c, { projectDir: p.projectDir, client: p.client, prod: true });
+    assert.equal(summary.packages, 2);
+    for (const name of ["lib", "lib-dep"]) {
+      assert.ok(fs.existsSync(nm(p.projectDir, name, "package.json")), name);
+    }
+    for (const name of ["tool", "tool-dep"]) assert.equal(fs.existsSync(nm(p.projectDir, name)), false, name);
+    assert.equal(
+      p.server.requests.get(p.tarballPath("tool")),
+      undefined,
+      "dev packages are not even downloaded",
+    );
+
+    // Without --prod the same project gets them (a different input: not "up to date").
+    const full = await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.equal(full.upToDate, false);
+    assert.equal(full.packages, 4);
+    assert.ok(fs.existsSync(nm(p.projectDir, "tool-dep", "index.js")));
+  } finally {
+    await p.close();
+  }
+});
+
+test("a second install is up to date and changes nothing; a deleted package folder is reinstalled", async () => {
+  const p = await makeProject([
+    { name: "a", files: { "index.js": "a" } },
+    { name: "b", files: { "index.js": "b", "lib/x.js": "x" }, bin: { b: "lib/x.js" } },
+  ]);
+  try {
+    const first = await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.equal(first.upToDate, false);
+    const before = walkTree(nm(p.projectDir));
+    const requests = p.server.total();
+
+    const second = await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.equal(second.upToDate, true);
+    assert.deepEqual(walkTree(nm(p.projectDir)), before, "the tree is untouched");
+    assert.equal(p.server.total(), requests, "no requests");
+
+    fs.rmSync(nm(p.projectDir, "b"), { recursive: true });
+    const third = await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.equal(third.upToDate, false);
+    assert.equal(third.fromStore, 2, "reinstalled from the store");
+    assert.equal(p.server.total(), requests, "without downloading");
+    assert.deepEqual(walkTree(nm(p.projectDir)), before);
+    assert.equal((await install(p.c, { projectDir: p.projectDir, client: p.client })).upToDate, true);
+  } finally {
+    await p.close();
+  }
+});
+
+test("an interrupted install leaves no package that looks complete but is not; the next one completes", async () => {
+  const specs: PkgSpec[] = ["p1", "p2", "p3"].map((name) => ({
+    name,
+    files: Object.fromEntries([1, 2, 3, 4].map((i) => [`f${i}.js`, `${name} ${i}`])),
+  }));
+  const p = await makeProject(specs);
+  try {
+    await install(p.c, { projectDir: p.projectDir, client: p.client }); // fill the store
+    fs.rmSync(nm(p.projectDir), { recursive: true });
+
+    // Store hits are linked one package after another: failing on the 8th file stops inside p2.
+    const real = hardlinkImporter();
+    let imported = 0;
+    const failing = {
+      get method() {
+        return real.method;
+      },
+      importFile(src: string, dest: string, mode?: number) {
+        if (++imported === 8) throw new Error("simulated crash");
+        real.importFile(src, dest, mode);
+      },
+    };
+    await assert.rejects(
+      install(p.c, { projectDir: p.projectDir, client: p.client, importer: failing }),
+      /simulated crash/,
+    );
+
+    let complete = 0;
+    let partial = 0;
+    for (const spec of specs) {
+      const dir = nm(p.projectDir, spec.name);
+      const present = p.filesOf(spec.name).filter((f) => fs.existsSync(path.join(dir, f)));
+      if (fs.existsSync(path.join(dir, "package.json"))) {
+        assert.equal(
+          present.length,
+          p.filesOf(spec.name).length,
+          `${spec.name} has package.json but misses files`,
+        );
+        complete++;
+      } else if (present.length > 0) partial++;
+    }
+    assert.equal(complete, 1, "the package before the crash is complete");
+    assert.equal(partial, 1, "the package being linked has files but no package.json");
+
+    const next = await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.equal(next.upToDate, false, "an interrupted install is never up to date");
+    for (const spec of specs) {
+      for (const f of p.filesOf(spec.name)) {
+        assert.ok(fs.existsSync(nm(p.projectDir, spec.name, f)), `${spec.name}/${f}`);
+      }
+    }
+  } finally {
+    await p.close();
+  }
+});
+
+test("a store row whose file was deleted from the CAS is fetched again, not a crash", async () => {
+  const p = await makeProject([{ name: "a", files: { "index.js": "a index" } }, {
+    name: "b",
+    files: { "index.js": "b" },
+  }]);
+  try {
+    await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.equal(p.server.requests.get(p.tarballPath("a")), 1);
+    fs.rmSync(nm(p.projectDir), { recursive: true });
+    const casFile = p.c.get(T.layout).filePath(sha512Hex("a index"), false);
+    fs.rmSync(casFile);
+
+    const summary = await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.equal(summary.packages, 2);
+    assert.equal(fs.readFileSync(nm(p.projectDir, "a", "index.js"), "utf8"), "a index");
+    assert.ok(fs.existsSync(casFile), "the file is back in the store");
+    assert.equal(p.server.requests.get(p.tarballPath("a")), 2, "a was downloaded again");
+    assert.equal(p.server.requests.get(p.tarballPath("b")), 1, "b came from the store");
+  } finally {
+    await p.close();
+  }
+});
+
+// "app-tool" sorts before its dependency "zdep": scripts must still run dependencies first.
+const SCRIPTED: PkgSpec[] = [
+  {
+    name: "app-tool",
+    files: { "index.js": "tool" },
+    deps: { zdep: "1.0.0" },
+    scripts: { postinstall: "echo app-tool >> ../../order.log" },
+  },
+  {
+    name: "zdep",
+    files: { "index.js": "zdep" },
+    transitive: true,
+    scripts: { install: "echo zdep >> ../../order.log", postinstall: "echo built > built.txt" },
+  },
+  { name: "plain", files: { "index.js": "plain" } },
+];
+
+test("lifecycle scripts do not run unless allowed, and are reported as skipped", async () => {
+  const p = await makeProject(SCRIPTED);
+  try {
+    const summary = await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.deepEqual(summary.scriptsSkipped, ["app-tool", "zdep"]);
+    assert.equal(summary.scriptsRun, 0);
+    assert.equal(fs.existsSync(path.join(p.projectDir, "order.log")), false);
+    assert.equal(fs.existsSync(nm(p.projectDir, "zdep", "built.txt")), false);
+  } finally {
+    await p.close();
+  }
+});
+
+test("allowed scripts run in dependency order, in copies of the package (not links into the store)", async () => {
+  const p = await makeProject(SCRIPTED);
+  try {
+    const summary = await install(p.c, {
+      projectDir: p.projectDir,
+      client: p.client,
+      allowScripts: ["app-tool", "zdep"],
+    });
+    assert.deepEqual(summary.scriptsSkipped, []);
+    assert.equal(summary.scriptsRun, 3);
+    assert.equal(fs.readFileSync(path.join(p.projectDir, "order.log"), "utf8"), "zdep\napp-tool\n");
+    assert.equal(fs.readFileSync(nm(p.projectDir, "zdep", "built.txt"), "utf8"), "built\n");
+
+    const layout = p.c.get(T.layout);
+    const ino = (file: string) => fs.statSync(file).ino;
+    const storeIno = (content: string) => ino(layout.filePath(sha512Hex(content), false));
+    assert.notEqual(ino(nm(p.projectDir, "zdep", "index.js")), storeIno("zdep"), "zdep's files are copies");
+    assert.notEqual(ino(nm(p.projectDir, "app-tool", "index.js")), storeIno("tool"));
+    if (summary.importMethod === "hardlink") {
+      assert.equal(ino(nm(p.projectDir, "plain", "index.js")), storeIno("plain"), "others stay links");
+    }
+  } finally {
+    await p.close();
+  }
+});
