@@ -38,6 +38,20 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** The store's index refused the lease write: a read-only store, a full disk, a permission problem. */
+export class StoreNotWritableError extends Error {
+  constructor(cause: unknown) {
+    const reason = (cause as Error)?.message ?? String(cause);
+    super(
+      `cannot write to the store index (${reason}). An install needs a writable store: check the ` +
+        "store's free space, permissions and mount (read-only?), or point --store / SILO_STORE_DIR at a " +
+        "writable directory",
+      { cause },
+    );
+    this.name = "StoreNotWritableError";
+  }
+}
+
 /** One process's hold on a set of package keys. */
 export interface Lease extends Disposable {
   /** Unique per lease: two installs in one process hold separate leases. */
@@ -106,12 +120,21 @@ export class LeaseTable {
         }
       });
     };
-    insert(keys);
+    try {
+      insert(keys);
+    } catch (error) {
+      throw new StoreNotWritableError(error);
+    }
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      this.db.prepare("DELETE FROM leases WHERE owner = ?").run(owner);
+      try {
+        this.db.prepare("DELETE FROM leases WHERE owner = ?").run(owner);
+      } catch {
+        // Never mask the install's own error (a full disk fails this write too): the rows are
+        // reclaimed by the next gc once this process is gone.
+      }
     };
     return {
       owner,

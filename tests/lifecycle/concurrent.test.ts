@@ -12,7 +12,9 @@ import { test } from "node:test";
 import { startRegistry } from "../support/registry_server.ts";
 import { copyFixture, ensureMirror, MIRROR, runSilo, spawnSilo, tempDir } from "./_support.ts";
 
-test("4 processes install mocha and svelte (2 copies each) into one fresh store at once", async () => {
+test("4 processes install mocha and svelte (2 copies each) into one fresh store at once", {
+  timeout: 600_000,
+}, async () => {
   await ensureMirror();
   const server = await startRegistry({ dir: MIRROR, log: false });
   const root = tempDir("silo-concurrent-");

@@ -180,63 +180,68 @@ test("gc removes old unreferenced store files and temp files of dead writers, ke
   cleanup();
 });
 
-test("gc while another process's install is mid-way removes nothing that install leased", async () => {
-  const cached = await packageTgz("cached", "1.0.0", { "index.js": "module.exports = 'cached';" });
-  const slow = await packageTgz("slow", "1.0.0", { "index.js": "module.exports = 'slow';" });
-  const stray = await packageTgz("stray", "1.0.0", { "index.js": "module.exports = 'stray';" });
-  const server = await startRegistry({
-    packages: [
-      { name: "cached", version: "1.0.0", tgz: cached },
-      { name: "slow", version: "1.0.0", tgz: slow },
-      { name: "stray", version: "1.0.0", tgz: stray },
-    ],
-  });
-  const { c, dir: storeDir, cleanup } = await testContainer();
-  const store = c.get(T.store);
-  const cachedKey =
-    (await store.addTarball(cached, { integrity: sri(cached), name: "cached", version: "1.0.0" })).record.key;
-  const strayKey =
-    (await store.addTarball(stray, { integrity: sri(stray), name: "stray", version: "1.0.0" })).record.key;
-  const project = tempDir("silo-gc-busy-");
-  writeProject(project, [{ name: "cached", version: "1.0.0", tgz: cached }, {
-    name: "slow",
-    version: "1.0.0",
-    tgz: slow,
-  }]);
+test(
+  "gc while another process's install is mid-way removes nothing that install leased",
+  { timeout: 60_000 },
+  async () => {
+    const cached = await packageTgz("cached", "1.0.0", { "index.js": "module.exports = 'cached';" });
+    const slow = await packageTgz("slow", "1.0.0", { "index.js": "module.exports = 'slow';" });
+    const stray = await packageTgz("stray", "1.0.0", { "index.js": "module.exports = 'stray';" });
+    const server = await startRegistry({
+      packages: [
+        { name: "cached", version: "1.0.0", tgz: cached },
+        { name: "slow", version: "1.0.0", tgz: slow },
+        { name: "stray", version: "1.0.0", tgz: stray },
+      ],
+    });
+    const { c, dir: storeDir, cleanup } = await testContainer();
+    const store = c.get(T.store);
+    const cachedKey =
+      (await store.addTarball(cached, { integrity: sri(cached), name: "cached", version: "1.0.0" })).record
+        .key;
+    const strayKey =
+      (await store.addTarball(stray, { integrity: sri(stray), name: "stray", version: "1.0.0" })).record.key;
+    const project = tempDir("silo-gc-busy-");
+    writeProject(project, [{ name: "cached", version: "1.0.0", tgz: cached }, {
+      name: "slow",
+      version: "1.0.0",
+      tgz: slow,
+    }]);
 
-  // Hold the one download: the install has leased its keys and linked the cached package by then.
-  const release = server.hold("/slow/-/slow-1.0.0.tgz");
-  const install = spawnSilo(["install", "--store", storeDir, "--dir", project, "--registry", server.url]);
-  await server.waitForRequests(1, "/slow/-/slow-1.0.0.tgz");
-  const held = c.get(T.leases).list();
-  assert.ok(held.some((l) => l.key === cachedKey), "the running install leased the cached package");
+    // Hold the one download: the install has leased its keys and linked the cached package by then.
+    const release = server.hold("/slow/-/slow-1.0.0.tgz");
+    const install = spawnSilo(["install", "--store", storeDir, "--dir", project, "--registry", server.url]);
+    await server.waitForRequests(1, "/slow/-/slow-1.0.0.tgz");
+    const held = c.get(T.leases).list();
+    assert.ok(held.some((l) => l.key === cachedKey), "the running install leased the cached package");
 
-  const report = await c.get(T.gc).run();
-  assert.deepEqual(report.packages.map((p) => p.name), ["stray"], "only the package nobody uses goes");
-  assert.ok(report.leasedSkipped >= 1);
-  assert.ok(c.get(T.index).get(cachedKey), "the leased row stays");
-  assert.equal(c.get(T.index).get(strayKey), undefined);
+    const report = await c.get(T.gc).run();
+    assert.deepEqual(report.packages.map((p) => p.name), ["stray"], "only the package nobody uses goes");
+    assert.ok(report.leasedSkipped >= 1);
+    assert.ok(c.get(T.index).get(cachedKey), "the leased row stays");
+    assert.equal(c.get(T.index).get(strayKey), undefined);
 
-  release();
-  const result = await install.done;
-  assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(c.get(T.leases).list(), [], "the install dropped its leases when it ended");
-  for (const name of ["cached", "slow"]) {
+    release();
+    const result = await install.done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(c.get(T.leases).list(), [], "the install dropped its leases when it ended");
+    for (const name of ["cached", "slow"]) {
+      assert.equal(
+        fs.readFileSync(path.join(project, "node_modules", name, "index.js"), "utf8"),
+        `module.exports = '${name}';`,
+      );
+    }
+    assert.equal((await c.get(T.verifier).verifyAll()).bad.length, 0);
+    // The project is registered now: a later gc keeps both of its packages.
+    const after = await c.get(T.gc).run();
+    assert.equal(after.packages.length, 0);
     assert.equal(
-      fs.readFileSync(path.join(project, "node_modules", name, "index.js"), "utf8"),
-      `module.exports = '${name}';`,
+      server.requests.get("/cached/-/cached-1.0.0.tgz") ?? 0,
+      0,
+      "the cached package came from the store",
     );
-  }
-  assert.equal((await c.get(T.verifier).verifyAll()).bad.length, 0);
-  // The project is registered now: a later gc keeps both of its packages.
-  const after = await c.get(T.gc).run();
-  assert.equal(after.packages.length, 0);
-  assert.equal(
-    server.requests.get("/cached/-/cached-1.0.0.tgz") ?? 0,
-    0,
-    "the cached package came from the store",
-  );
-  await server.close();
-  fs.rmSync(project, { recursive: true, force: true });
-  cleanup();
-});
+    await server.close();
+    fs.rmSync(project, { recursive: true, force: true });
+    cleanup();
+  },
+);
