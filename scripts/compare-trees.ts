@@ -287,6 +287,7 @@ export async function buildReference(
     npm_config_update_notifier: "false",
     npm_config_userconfig: path.join(scratch, "npmrc"),
     COREPACK_ENABLE_STRICT: "0",
+    PATH: toolsPath(),
     // pnpm: its own store and cache, and no state file outside the scratch dir.
     npm_config_store_dir: path.join(scratch, "pnpm-store"),
     npm_config_cache_dir: path.join(scratch, "pnpm-cache"),
@@ -315,32 +316,102 @@ export function fixtureDir(fixture: FixtureName): string {
   return path.resolve(process.env.SILO_FIXTURES ?? path.join(ROOT, "..", "shared", "fixtures"), fixture);
 }
 
-async function setup(fixtures: FixtureName[]): Promise<boolean> {
-  const { startRegistry } = await import("../tests/support/registry_server.ts");
-  const { createContainer } = await import("../src/container/app.ts");
+/** The loopback mirror (scripts/mirror.ts layout) the comparisons install from. */
+export const MIRROR: string = process.env.SILO_MIRROR ?? path.join(ROOT, "bench", ".mirror");
+
+/**
+ * Make sure the mirror has every tarball and packument of `fixture`'s lockfile (scripts/mirror.ts is
+ * idempotent: with a full mirror it only checks that the files are there).
+ */
+export async function ensureMirror(fixture: FixtureName): Promise<void> {
+  const { main } = await import("./mirror.ts");
+  const lines: string[] = [];
+  const io = { log: (l: string) => void lines.push(l), error: (l: string) => void lines.push(l) };
+  const code = await main(["--out", MIRROR, path.join(fixtureDir(fixture), FIXTURES[fixture].lockfile)], io);
+  if (code !== 0) throw new Error(`filling ${MIRROR} for ${fixture} failed:\n${lines.slice(-20).join("\n")}`);
+}
+
+/** PATH with the pinned tools folder first, where .ci/run (or this machine) installs pnpm. */
+function toolsPath(): string {
+  const dirs = [
+    process.env.SILO_TOOLS_DIR,
+    path.join(os.homedir(), ".cache", "silo-tools"),
+    "/opt/silo-tools",
+  ]
+    .filter((d): d is string => !!d)
+    .map((d) => path.join(d, "node_modules", ".bin"))
+    .filter((d) => fs.existsSync(d));
+  return [...dirs, process.env.PATH ?? ""].join(path.delimiter);
+}
+
+/** What {@linkcode compareFixture} built and found. */
+export interface FixtureComparison {
+  result: CompareResult;
+  /** The temp dir holding both projects, the store and the caches (removed unless `keep`). */
+  scratch: string;
+}
+
+/**
+ * Copy `fixture` twice, build the reference with npm/pnpm and silo's tree with a fresh store, both
+ * against `registry` (a loopback registry serving {@linkcode MIRROR}), and compare them.
+ *
+ * @example
+ * ```ts ignore
+ * const { result } = await compareFixture("mocha", server.url);
+ * ```
+ */
+export async function compareFixture(
+  fixture: FixtureName,
+  registry: string,
+  options: { keep?: boolean; log?: (line: string) => void } = {},
+): Promise<FixtureComparison> {
+  const log = options.log ?? (() => {});
+  const { createContainer, T } = await import("../src/container/app.ts");
   const { install } = await import("../src/install/install.ts");
   const { RegistryClient } = await import("../src/fetch/registry.ts");
   const { resolveNpmConfig } = await import("../src/fetch/npmrc.ts");
-  const mirror = path.join(ROOT, "bench", ".mirror");
-  const server = await startRegistry({ dir: mirror, log: false });
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `silo-compare-${fixture}-`));
+  let ok = false;
+  try {
+    const ref = path.join(scratch, "reference");
+    const mine = path.join(scratch, "silo");
+    copyFixture(fixtureDir(fixture), ref);
+    copyFixture(fixtureDir(fixture), mine);
+    log(`${fixture}: building the reference with ${FIXTURES[fixture].tool} in ${ref}`);
+    await buildReference(fixture, ref, registry, scratch);
+    log(`${fixture}: building silo's tree in ${mine}`);
+    const c = await createContainer({ storeDir: path.join(scratch, "store") });
+    try {
+      const client = new RegistryClient({ config: resolveNpmConfig([new Map([["registry", registry]])]) });
+      await install(c, { projectDir: mine, client, warn: (m) => log(`  warning: ${m}`) });
+    } finally {
+      c.get(T.index).close();
+    }
+    log(`${fixture}: comparing`);
+    const result = compareTrees(ref, mine);
+    ok = result.differences.length === 0;
+    return { result, scratch };
+  } finally {
+    if (ok && !options.keep) fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function setup(fixtures: FixtureName[]): Promise<boolean> {
+  const { startRegistry } = await import("../tests/support/registry_server.ts");
   let ok = true;
+  for (const fixture of fixtures) await ensureMirror(fixture);
+  const server = await startRegistry({ dir: MIRROR, log: false });
   try {
     for (const fixture of fixtures) {
-      const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `silo-compare-${fixture}-`));
-      const ref = path.join(scratch, "reference");
-      const mine = path.join(scratch, "silo");
-      copyFixture(fixtureDir(fixture), ref);
-      copyFixture(fixtureDir(fixture), mine);
-      console.log(`${fixture}: building the reference with ${FIXTURES[fixture].tool} in ${ref}`);
-      await buildReference(fixture, ref, server.url, scratch);
-      console.log(`${fixture}: building silo's tree in ${mine}`);
-      const c = await createContainer({ storeDir: path.join(scratch, "store") });
-      const client = new RegistryClient({ config: resolveNpmConfig([new Map([["registry", server.url]])]) });
-      await install(c, { projectDir: mine, client, warn: (m) => console.log(`  warning: ${m}`) });
-      const result = compareTrees(ref, mine);
+      const { result, scratch } = await compareFixture(fixture, server.url, {
+        keep: !!process.env.SILO_COMPARE_KEEP,
+        log: console.log,
+      });
       console.log(formatResult(fixture, result));
-      if (result.differences.length) ok = false;
-      else if (!process.env.SILO_COMPARE_KEEP) fs.rmSync(scratch, { recursive: true, force: true });
+      if (result.differences.length) {
+        ok = false;
+        console.log(`  (both trees kept in ${scratch})`);
+      }
     }
   } finally {
     await server.close();
