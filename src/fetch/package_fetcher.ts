@@ -32,6 +32,8 @@ export interface PackageFetcherOptions {
   projectDir: string;
   /** Store only: a miss is an error instead of a download. */
   offline?: boolean;
+  /** Download packages whose lockfile entry has no integrity (nothing then checks the bytes). */
+  allowMissingIntegrity?: boolean;
   /** Called after each download completes. */
   onDownload?: (node: PackageNode, bytes: number) => void;
 }
@@ -116,6 +118,35 @@ export class PackageFetcher {
   }
 
   async #download(node: PackageNode, key: string): Promise<PackageRecord> {
+    try {
+      return await this.#downloadOnce(node, key);
+    } catch (error) {
+      throw this.#explain(node, error);
+    }
+  }
+
+  /** Storage failures name the package and the store, and say what to do. */
+  #explain(node: PackageNode, error: unknown): unknown {
+    const code = (error as { code?: string })?.code;
+    const where = this.#store.layout.root;
+    const advice: Record<string, string> = {
+      ENOSPC:
+        `the disk holding the store (${where}) is full. Free some space (or run \`silo gc\`), or point SILO_STORE_DIR at another disk, then run the install again`,
+      EDQUOT:
+        `the disk quota for the store (${where}) is used up. Free some space (or run \`silo gc\`), then run the install again`,
+      EROFS:
+        `the store (${where}) is on a read-only filesystem. Use a writable store (--store or SILO_STORE_DIR)`,
+      EACCES:
+        `silo may not write to the store (${where}). Fix its permissions, or use another store (--store or SILO_STORE_DIR)`,
+    };
+    if (!code || !advice[code]) return error;
+    return new FetchError(
+      `${node.name}@${node.version}: could not store the package: ${advice[code]} (${code})`,
+      { cause: error },
+    );
+  }
+
+  async #downloadOnce(node: PackageNode, key: string): Promise<PackageRecord> {
     const label = `${node.name}@${node.version}`;
     const r = node.resolution;
     if (r.kind === "git") {
@@ -143,6 +174,13 @@ export class PackageFetcher {
     if (this.#options.offline) {
       throw new FetchError(
         `${label} is not in the store and --offline forbids downloading it; run once without --offline`,
+      );
+    }
+    if (!r.integrity && !this.#options.allowMissingIntegrity) {
+      throw new FetchError(
+        `${label}: the lockfile records no integrity for this package, so silo cannot check what the registry serves. ` +
+          "Regenerate the lockfile (npm install --package-lock-only, or pnpm install --lockfile-only), " +
+          "or pass --allow-missing-integrity to trust the download as it is.",
       );
     }
     const url = r.kind === "tarball" ? r.url : this.#client.tarballUrl(node.name, node.version, r.tarball);

@@ -6,6 +6,7 @@
  * @module
  */
 import fs from "node:fs";
+import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
@@ -14,7 +15,13 @@ import type { CasWriter } from "../store/cas.ts";
 import type { FileMap, PackageManifest } from "../store/index_db.ts";
 
 /** Why an ingest failed. `truncated` may be a network hiccup; the fetcher retries those. */
-export type TarballErrorKind = "integrity" | "truncated" | "corrupt" | "unsafe-path" | "too-large";
+export type TarballErrorKind =
+  | "integrity"
+  | "truncated"
+  | "corrupt"
+  | "unsafe-path"
+  | "unsafe-entry"
+  | "too-large";
 
 /** A tarball silo refuses, naming the package and what to do. */
 export class TarballError extends Error {
@@ -155,11 +162,18 @@ export async function ingestTarball(
       const header = entry.header;
       const type = header.type ?? "file";
       if (type !== "file" && type !== "contiguous-file") {
-        if (type !== "directory") {
-          result.skipped.push({ path: header.name, reason: skipReason(type) });
-        }
+        checkNonFile(header.name, type, header.linkname ?? "", label);
+        if (type !== "directory") result.skipped.push({ path: header.name, reason: skipReason(type) });
         entry.resume();
         continue;
+      }
+      if ((header.mode ?? 0) & 0o6000) {
+        throw new TarballError(
+          "unsafe-entry",
+          label,
+          `tar entry "${header.name}" has the setuid/setgid bit, which no package needs; refusing the tarball. ` +
+            "Report it to the package's maintainers or registry.",
+        );
       }
       const relative = entryPath(header.name, label);
       const size = header.size ?? 0;
@@ -172,7 +186,7 @@ export async function ingestTarball(
           `unpacks to more than ${limit} bytes (${result.unpackedSize} so far from ${compressedBytes} compressed); refusing a likely tar bomb`,
         );
       }
-      // setuid/setgid/sticky bits are dropped: only "executable or not" survives into the store.
+      // Only "executable or not" survives into the store (the sticky bit and the rest are dropped).
       const exec = ((header.mode ?? 0o644) & 0o111) !== 0;
       const body = entry as AsyncIterable<Uint8Array>;
       let stored;
@@ -208,6 +222,39 @@ export async function ingestTarball(
   }
   result.integrity = expected ? `${expected.algorithm}-${actual}` : `sha512-${actual}`;
   return result;
+}
+
+/**
+ * npm installs no links from tarballs, so silo skips them too; but a link that points outside the
+ * package, and any device or fifo, only appears in a hostile tarball: those refuse the whole tarball.
+ */
+function checkNonFile(name: string, type: string, linkname: string, label: string): void {
+  if (type === "character-device" || type === "block-device" || type === "fifo") {
+    throw new TarballError(
+      "unsafe-entry",
+      label,
+      `tar entry "${name}" is a ${type}, which no package contains; refusing the tarball. Report it to the package's maintainers or registry.`,
+    );
+  }
+  const escapes = (() => {
+    if (type === "symlink") {
+      if (linkname.startsWith("/") || /^[a-zA-Z]:[\\/]/.test(linkname)) return true;
+      const from = entryPath(name, label);
+      const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(from), linkname));
+      return resolved === ".." || resolved.startsWith("../");
+    }
+    if (type === "link") {
+      entryPath(linkname, label); // throws for absolute paths and ".."
+    }
+    return false;
+  })();
+  if (escapes) {
+    throw new TarballError(
+      "unsafe-path",
+      label,
+      `tar entry "${name}" is a symlink to "${linkname}", outside the package; refusing the tarball`,
+    );
+  }
 }
 
 function skipReason(type: string): SkippedEntry["reason"] {

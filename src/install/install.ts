@@ -19,6 +19,8 @@ export interface InstallOptions {
   prod?: boolean;
   /** Never download: everything must be in the store. */
   offline?: boolean;
+  /** Download lockfile entries that record no integrity (otherwise they are an error). */
+  allowMissingIntegrity?: boolean;
   /** clone (reflink), hardlink, copy, or auto (the best the filesystems allow). */
   importMethod?: RequestedMethod;
   /** Packages whose lifecycle scripts may run, besides the project's own allow-lists. */

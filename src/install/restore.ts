@@ -75,7 +75,11 @@ export async function restore(
     concurrency: options.concurrency,
   });
   for (const w of client.config.warnings) warn(w);
-  const fetcher = new PackageFetcher(store, client, { projectDir, offline: options.offline });
+  const fetcher = new PackageFetcher(store, client, {
+    projectDir,
+    offline: options.offline,
+    allowMissingIntegrity: options.allowMissingIntegrity,
+  });
   // Invariant 7: lease every key before linking starts; dropped however this function ends (a killed
   // process's lease is reclaimed once its pid is gone).
   using _lease = c.get(T.leases).take(plan.placements.map((p) => fetcher.keyOf(p.node)));

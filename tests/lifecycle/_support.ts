@@ -152,18 +152,3 @@ export async function mountTmpfs(dir: string, size: string): Promise<() => Promi
     await sh("umount", ["-l", dir]).catch(() => {});
   };
 }
-
-/** Whether this process may mount filesystems (root, with mount(8) available). */
-export async function canMount(): Promise<boolean> {
-  if (process.getuid?.() !== 0) return false;
-  const probe = tempDir("silo-mount-probe-");
-  try {
-    const unmount = await mountTmpfs(probe, "64k");
-    await unmount();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    fs.rmSync(probe, { recursive: true, force: true });
-  }
-}

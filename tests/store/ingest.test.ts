@@ -85,9 +85,20 @@ const cases: BadCase[] = [
     error: /escapes the package/,
   },
   {
-    name: "symlink escape is skipped",
+    name: "symlink escape (absolute target)",
     tgz: () => tgzOf([pkgJson, { name: "package/link", type: "symlink", linkname: "/etc/passwd" }]),
-    absent: ["link"],
+    kind: "unsafe-path",
+    error: /symlink to "\/etc\/passwd", outside the package/,
+  },
+  {
+    name: "symlink escape (relative target)",
+    tgz: () => tgzOf([pkgJson, { name: "package/lib/link", type: "symlink", linkname: "../../../x" }]),
+    kind: "unsafe-path",
+  },
+  {
+    name: "symlink inside the package is skipped, as npm does",
+    tgz: () => tgzOf([pkgJson, { name: "package/lib/link", type: "symlink", linkname: "../package.json" }]),
+    absent: ["lib/link"],
   },
   {
     name: "hardlink entry is skipped",
@@ -95,9 +106,16 @@ const cases: BadCase[] = [
     absent: ["hl"],
   },
   {
-    name: "device entry is skipped",
+    name: "device entry",
     tgz: () => tgzOf([pkgJson, { name: "package/dev", type: "character-device" }]),
-    absent: ["dev"],
+    kind: "unsafe-entry",
+    error: /is a character-device/,
+  },
+  {
+    name: "setuid entry",
+    tgz: () => tgzOf([pkgJson, { name: "package/suid", content: "#!/bin/sh\n", mode: 0o4755 }]),
+    kind: "unsafe-entry",
+    error: /setuid\/setgid/,
   },
   {
     name: "truncated gzip",
@@ -159,12 +177,12 @@ for (const bad of cases) {
   });
 }
 
-test("setuid and setgid bits are dropped: the file is stored as a plain executable", async () => {
+test("the sticky bit is dropped: the file is stored as a plain executable", async () => {
   const { c, cleanup } = await testContainer();
-  const entries: Entry[] = [pkgJson, { name: "package/suid", content: "#!/bin/sh\n", mode: 0o6755 }];
+  const entries: Entry[] = [pkgJson, { name: "package/run", content: "#!/bin/sh\n", mode: 0o1755 }];
   const { record } = await c.get(T.store).addTarball(await tgzOf(entries));
-  assert.equal(record.files["suid"].mode, 0o755);
-  const st = fs.statSync(c.get(T.layout).filePath(record.files["suid"].digest, true));
+  assert.equal(record.files["run"].mode, 0o755);
+  const st = fs.statSync(c.get(T.layout).filePath(record.files["run"].digest, true));
   assert.equal(st.mode & 0o7777, 0o555);
   cleanup();
 });

@@ -19,6 +19,7 @@ Flags:
   --prod, --production        omit devDependencies
   --offline                   use the store only; fail on anything not in it
   --frozen-lockfile           accepted for compatibility: silo never changes the lockfile
+  --allow-missing-integrity   download lockfile entries that record no integrity (unchecked)
   --import-method METHOD      auto (default: reflink, then hardlink, then copy), clone, hardlink, copy
   --allow-scripts a,b         run lifecycle scripts of these dependencies (none run by default)
   --ignore-scripts            run no lifecycle scripts, not even allowed ones
@@ -38,6 +39,7 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
       prod: { type: "boolean" },
       production: { type: "boolean" },
       offline: { type: "boolean" },
+      "allow-missing-integrity": { type: "boolean" },
       "frozen-lockfile": { type: "boolean" },
       "import-method": { type: "string", default: "auto" },
       "allow-scripts": { type: "string", multiple: true },
@@ -77,6 +79,7 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
     projectDir: path.resolve(ctx.cwd, values.dir ?? "."),
     prod: values.prod || values.production,
     offline: values.offline,
+    allowMissingIntegrity: values["allow-missing-integrity"],
     importMethod: method as RequestedMethod,
     allowScripts: (values["allow-scripts"] ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(
       Boolean,
