@@ -174,27 +174,29 @@ export async function restore(
   // Misses start downloading first; hits are linked while those downloads run.
   const hits: [Placement, PackageRecord][] = [];
   const downloads: Promise<void>[] = [];
+  const placeWhenFetched = (placement: Placement, fetched: Promise<PackageRecord>) =>
+    downloads.push(
+      fetched
+        .then((record) => placeWithRepair(placement, record))
+        .catch((error) => optionalFailure(placement.node, error))
+        .catch((error) => void failures.push(error))
+        .finally(report),
+    );
   for (const placement of plan.placements) {
     const hit = fetcher.lookup(placement.node);
     if (hit) hits.push([placement, hit]);
-    else {
-      downloads.push(
-        fetcher.ensure(placement.node)
-          .then((record) => placeWithRepair(placement, record))
-          .catch((error) => optionalFailure(placement.node, error))
-          .catch((error) => void failures.push(error))
-          .finally(report),
-      );
-    }
+    else placeWhenFetched(placement, fetcher.ensure(placement.node));
   }
   progress.cached = hits.length;
   progress.phase = "linking";
   report();
   let sinceYield = 0;
+  const intact = new Map<string, boolean>(); // per package, however many folders it fills
   for (const [placement, hit] of hits) {
     // A store file edited through some project's hardlink must not spread: fetch a clean copy.
-    const record = (await storeFilesIntact(c, hit, warn)) ? hit : await fetcher.fetch(placement.node);
-    await placeWithRepair(placement, record);
+    if (!intact.has(hit.key)) intact.set(hit.key, await storeFilesIntact(c, hit, warn));
+    if (intact.get(hit.key)) await placeWithRepair(placement, hit);
+    else placeWhenFetched(placement, fetcher.fetch(placement.node));
     // Let downloads make progress between batches of synchronous linking.
     if (++sinceYield >= 32) {
       sinceYield = 0;
@@ -289,6 +291,8 @@ function readBinsFromDisk(dir: string) {
 
 /** Paths that exist only once the install completed: each package's package.json (written last) and each link. */
 function sentinelsOf(plan: InstallPlan, records: Map<string, PackageRecord>): string[] {
+  // Links to packages that were not placed (platform-skipped optional ones) are never created.
+  const failed = new Set(plan.placements.filter((p) => !records.has(p.id)).map((p) => p.dir));
   const sentinels: string[] = [];
   for (const p of plan.placements) {
     const record = records.get(p.id);
@@ -297,6 +301,6 @@ function sentinelsOf(plan: InstallPlan, records: Map<string, PackageRecord>): st
     const last = record.files["package.json"] ? "package.json" : files[files.length - 1];
     if (last) sentinels.push(path.posix.join(p.dir, last));
   }
-  for (const link of plan.links) sentinels.push(link.path);
+  for (const link of plan.links) if (!failed.has(link.target)) sentinels.push(link.path);
   return sentinels;
 }
