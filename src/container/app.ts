@@ -17,6 +17,8 @@ import { ProjectRegistry } from "../store/projects.ts";
 import { Store } from "../store/store.ts";
 import { Verifier } from "../store/verifier.ts";
 import { Container, token } from "./container.ts";
+import type { Flights } from "../fetch/package_fetcher.ts";
+import { SingleFlight } from "../fetch/single_flight.ts";
 
 /** Tokens for silo's modules. */
 export const T = {
@@ -32,6 +34,8 @@ export const T = {
   leases: token<LeaseTable>("leases"),
   projects: token<ProjectRegistry>("projects"),
   gc: token<GarbageCollector>("gc"),
+  /** The in-flight downloads over this store: every fetcher joins them (invariant 4). */
+  flights: token<Flights>("flights"),
 } as const;
 
 /** Options for {@linkcode createContainer}. */
@@ -76,6 +80,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
       (c) => new Verifier(c.get(T.layout), c.get(T.index), c.get(T.hasher), c.get(T.mutex)),
     )
     .provide(T.store, (c) => new Store(c.get(T.layout), c.get(T.index), c.get(T.cas), c.get(T.verifier)))
+    .provide(T.flights, () => new SingleFlight())
     .provide(T.leases, (c) => new LeaseTable(c.get(T.index).db))
     .provide(T.projects, (c) => new ProjectRegistry(c.get(T.index).db))
     .provide(

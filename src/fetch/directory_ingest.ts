@@ -57,12 +57,8 @@ export async function ingestDirectory(dir: string, cas: CasWriter): Promise<Dire
     }
   };
   await walk("");
-  const pkg = result.files["package.json"];
-  if (pkg) {
-    const { name, version, bin, directories, scripts } = JSON.parse(
-      fs.readFileSync(path.join(dir, "package.json"), "utf8"),
-    );
-    result.manifest = { name, version, bin, directories, scripts };
+  if (result.files["package.json"]) {
+    result.manifest = manifestOf(fs.readFileSync(path.join(dir, "package.json")));
   }
   const listing = Object.keys(result.files).sort().map((p) =>
     `${p}\0${result.files[p].digest}\0${result.files[p].mode}`

@@ -34,6 +34,11 @@ export interface PackageFetcherOptions {
   offline?: boolean;
   /** Download packages whose lockfile entry has no integrity (nothing then checks the bytes). */
   allowMissingIntegrity?: boolean;
+  /**
+   * The in-flight map to join. Every fetcher over one store must share it, so a prefetch and the
+   * install (or two installs) make one download per tarball: the container hands out one.
+   */
+  flights?: Flights;
   /** Called after each download completes. */
   onDownload?: (node: PackageNode, bytes: number) => void;
 }
@@ -46,11 +51,8 @@ export class FetchError extends Error {
   }
 }
 
-/**
- * The in-flight downloads of each store, shared by every fetcher over it in this process: a prefetch and
- * the install (or two installs) then join one download per tarball, whichever fetcher started it.
- */
-const flightsByStore = new WeakMap<Store, SingleFlight<string, PackageRecord>>();
+/** In-flight downloads by package key. One per store in a process (the container's `T.flights`). */
+export type Flights = SingleFlight<string, PackageRecord>;
 
 /**
  * Resolves graph nodes to stored packages.
@@ -66,13 +68,11 @@ export class PackageFetcher {
   readonly #store: Store;
   readonly #client: RegistryClient;
   readonly #options: PackageFetcherOptions;
-  readonly #flights: SingleFlight<string, PackageRecord>;
+  readonly #flights: Flights;
 
   constructor(store: Store, client: RegistryClient, options: PackageFetcherOptions) {
     this.#store = store;
-    let flights = flightsByStore.get(store);
-    if (!flights) flightsByStore.set(store, flights = new SingleFlight());
-    this.#flights = flights;
+    this.#flights = options.flights ?? new SingleFlight();
     this.#client = client;
     this.#options = options;
   }

@@ -16,9 +16,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { T } from "../container/app.ts";
 import type { Container } from "../container/container.ts";
-import { casMode } from "../store/cas.ts";
 import type { Hasher } from "../store/hasher.ts";
-import type { FileEntry, PackageRecord, StoreIndex } from "../store/index_db.ts";
+import type { PackageRecord, StoreIndex } from "../store/index_db.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { ProjectRegistry } from "../store/projects.ts";
 import { FAST_PATH_WINDOW_MS } from "../store/verifier.ts";
@@ -39,16 +38,9 @@ export async function storeFilesIntact(
   record: PackageRecord,
   warn: (message: string) => void = () => {},
 ): Promise<boolean> {
-  const layout = c.get(T.layout);
-  let suspect = false;
-  for (const entry of Object.values(record.files)) {
-    if (!fastOk(layout, entry)) {
-      suspect = true;
-      break;
-    }
-  }
-  if (!suspect) return true;
   const verifier = c.get(T.verifier);
+  const suspect = !Object.values(record.files).every((entry) => verifier.fastPathOk(entry));
+  if (!suspect) return true;
   const index = c.get(T.index);
   let ok = true;
   for (const [rel, entry] of Object.entries(record.files)) {
@@ -66,13 +58,6 @@ export async function storeFilesIntact(
     }
   }
   return ok;
-}
-
-function fastOk(layout: StoreLayout, entry: FileEntry): boolean {
-  const exec = (entry.mode & 0o111) !== 0;
-  const st = fs.lstatSync(layout.filePath(entry.digest, exec), { throwIfNoEntry: false });
-  return st !== undefined && st.isFile() && st.size === entry.size && (st.mode & 0o777) === casMode(exec) &&
-    Math.abs(st.mtimeMs - entry.checkedAt) <= FAST_PATH_WINDOW_MS;
 }
 
 /** Why a file in node_modules differs. */

@@ -79,6 +79,7 @@ export async function restore(
     projectDir,
     offline: options.offline,
     allowMissingIntegrity: options.allowMissingIntegrity,
+    flights: c.get(T.flights),
   });
   // Invariant 7: lease every key before linking starts; dropped however this function ends (a killed
   // process's lease is reclaimed once its pid is gone).

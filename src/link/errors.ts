@@ -70,7 +70,7 @@ export function adviceFor(method: ImportMethod, code: string | undefined): strin
     case "EDQUOT":
       return "the disk is full; free some space and retry";
     case "ENOENT":
-      return "the store file or the target's directory is missing; run `silo store verify` and retry";
+      return "the store file or the target's directory is missing; run `silo verify --repair` and retry";
     case "EEXIST":
       return "the target already exists; remove node_modules and retry";
     default:

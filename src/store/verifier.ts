@@ -87,17 +87,22 @@ export class Verifier {
     this.mutex = mutex;
   }
 
+  /**
+   * The lock-free fast path alone: true when the CAS file is a regular file of the recorded size and
+   * mode whose mtime is within {@linkcode FAST_PATH_WINDOW_MS} of checkedAt. False means "hash it".
+   */
+  fastPathOk(entry: FileEntry): boolean {
+    const exec = (entry.mode & 0o111) !== 0;
+    const st = fs.lstatSync(this.layout.filePath(entry.digest, exec), { throwIfNoEntry: false });
+    return st !== undefined && st.isFile() && st.size === entry.size && (st.mode & 0o777) === casMode(exec) &&
+      Math.abs(st.mtimeMs - entry.checkedAt) <= FAST_PATH_WINDOW_MS;
+  }
+
   /** Judge one file; with `repair`, a bad file is moved out of the CAS path under the lock. */
   async verifyFile(entry: FileEntry, repair = false): Promise<FileVerdict> {
+    if (this.fastPathOk(entry)) return { ok: true, checkedAt: entry.checkedAt, rehashed: false };
     const exec = (entry.mode & 0o111) !== 0;
     const casPath = this.layout.filePath(entry.digest, exec);
-    const st = fs.lstatSync(casPath, { throwIfNoEntry: false });
-    if (
-      st?.isFile() && st.size === entry.size && (st.mode & 0o777) === casMode(exec) &&
-      Math.abs(st.mtimeMs - entry.checkedAt) <= FAST_PATH_WINDOW_MS
-    ) {
-      return { ok: true, checkedAt: entry.checkedAt, rehashed: false };
-    }
     // Slow path: a writer may be mid-publish on this path; wait for it, then judge what is there.
     return await this.mutex.run(casPath, () => {
       const now = fs.lstatSync(casPath, { throwIfNoEntry: false });

@@ -31,7 +31,10 @@ test("a prefetch and the install share one download; the others link while it is
   try {
     const tarball = p.tarballPath("slow");
     const release = p.server.hold(tarball);
-    const fetcher = new PackageFetcher(p.c.get(T.store), p.client, { projectDir: p.projectDir });
+    const fetcher = new PackageFetcher(p.c.get(T.store), p.client, {
+      projectDir: p.projectDir,
+      flights: p.c.get(T.flights),
+    });
     const prefetch = fetcher.ensure(slowNode(p.projectDir));
     await p.server.waitForRequests(1, tarball);
 
@@ -76,9 +79,15 @@ test("a failed flight wakes all its waiters with the error and clears the slot",
     const release = p.server.hold(tarball);
     p.server.script(tarball, [404]);
     const node = slowNode(p.projectDir);
-    const fetcher = new PackageFetcher(p.c.get(T.store), p.client, { projectDir: p.projectDir });
+    const fetcher = new PackageFetcher(p.c.get(T.store), p.client, {
+      projectDir: p.projectDir,
+      flights: p.c.get(T.flights),
+    });
     const first = fetcher.ensure(node);
-    const second = new PackageFetcher(p.c.get(T.store), p.client, { projectDir: p.projectDir }).ensure(node);
+    const second = new PackageFetcher(p.c.get(T.store), p.client, {
+      projectDir: p.projectDir,
+      flights: p.c.get(T.flights),
+    }).ensure(node);
     // The install reports "linking" once it has asked for every missing package: then it waits on the flight.
     const joined = signal();
     const installing = install(p.c, {
