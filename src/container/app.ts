@@ -52,6 +52,13 @@ export interface ContainerOptions {
   runtime?: Runtime;
 }
 
+/** `SILO_SQLITE_DRIVER` (auto, ffi or builtin); anything else is an error that says so. */
+function sqliteDriverFromEnv(): "auto" | "ffi" | "builtin" {
+  const value = process.env.SILO_SQLITE_DRIVER ?? "auto";
+  if (value === "auto" || value === "ffi" || value === "builtin") return value;
+  throw new Error(`SILO_SQLITE_DRIVER must be auto, ffi or builtin, not "${value}"`);
+}
+
 /** A container with silo's default wiring for one store. */
 export async function createContainer(options: ContainerOptions): Promise<Container> {
   const runtime = options.runtime ?? await loadRuntime();
@@ -60,7 +67,7 @@ export async function createContainer(options: ContainerOptions): Promise<Contai
   return new Container()
     .value(T.runtime, runtime)
     .value(T.hasher, hasher)
-    .value(T.sqliteDriver, options.sqliteDriver ?? "auto")
+    .value(T.sqliteDriver, options.sqliteDriver ?? sqliteDriverFromEnv())
     .provide(T.layout, () => {
       const layout = new StoreLayout(options.storeDir);
       layout.ensure();
