@@ -20,14 +20,7 @@ import { chooseImporter, copyImporter } from "../link/mod.ts";
 import type { PackageRecord } from "../store/index_db.ts";
 import { binsOf } from "../store/manifest.ts";
 import { placedKeys, storeFilesIntact } from "./modified.ts";
-import {
-  BinClaims,
-  DirMaker,
-  importPackage,
-  linkBins,
-  MissingStoreFileError,
-  symlinkDir,
-} from "./materialize.ts";
+import { BinClaims, claimBins, Materializer, MissingStoreFileError } from "./materialize.ts";
 import { type InstallPlan, type Placement, planHoisted, planIsolated, readImporterNames } from "./plan.ts";
 import { hasLifecycle, runScripts, type ScriptJob } from "./scripts.ts";
 import { clearState, type InstallState, writeState } from "./state.ts";
@@ -115,7 +108,7 @@ export async function restore(
   });
   const copier = copyImporter();
   const allowed = new Set([...graph.allowedScripts, ...(options.allowScripts ?? [])]);
-  const dirs = new DirMaker();
+  const fsx = new Materializer(layout, importer);
   const records = new Map<string, PackageRecord>();
   const scriptJobs: ScriptJob[] = [];
   const scriptsSkipped = new Set<string>();
@@ -135,7 +128,7 @@ export async function restore(
     }
     // A package whose scripts run may write into its own files: it gets copies, never links into the store.
     const dir = path.join(projectDir, placement.dir);
-    progress.files += importPackage(record, dir, layout, runs ? copier : importer, dirs);
+    progress.files += fsx.importPackage(record, dir, runs ? copier : undefined);
     records.set(placement.id, record);
     if (runs) {
       scriptJobs.push({
@@ -156,11 +149,9 @@ export async function restore(
       place(placement, record);
     } catch (error) {
       if (!(error instanceof MissingStoreFileError)) throw error;
-      // The row is a cache miss after all: fetch again (that re-publishes the files) and start the folder over.
+      // The row is a cache miss after all: fetch again (that re-publishes the files) and import again
+      // over the same folder (files already there are replaced; nested packages are left alone).
       warn(`${error.message}; fetching it again`);
-      const dir = path.join(projectDir, placement.dir);
-      fs.rmSync(dir, { recursive: true, force: true });
-      dirs.forget(dir);
       place(placement, await fetcher.fetch(placement.node));
     }
   };
@@ -191,13 +182,25 @@ export async function restore(
   progress.cached = hits.length;
   progress.phase = "linking";
   report();
-  let sinceYield = 0;
   const intact = new Map<string, boolean>(); // per package, however many folders it fills
+  let sinceYield = 0;
   for (const [placement, hit] of hits) {
+    if (failures.length) break; // the install fails anyway: stop linking
     // A store file edited through some project's hardlink must not spread: fetch a clean copy.
     if (!intact.has(hit.key)) intact.set(hit.key, await storeFilesIntact(c, hit, warn));
-    if (intact.get(hit.key)) await placeWithRepair(placement, hit);
-    else placeWhenFetched(placement, fetcher.fetch(placement.node));
+    if (!intact.get(hit.key)) {
+      placeWhenFetched(placement, fetcher.fetch(placement.node));
+      continue;
+    }
+    try {
+      await placeWithRepair(placement, hit);
+    } catch (error) {
+      try {
+        optionalFailure(placement.node, error);
+      } catch (fatal) {
+        failures.push(fatal);
+      }
+    }
     // Let downloads make progress between batches of synchronous linking.
     if (++sinceYield >= 32) {
       sinceYield = 0;
@@ -217,14 +220,14 @@ export async function restore(
 
   // Symlinks: workspaces, link: deps, and the isolated layout's dependency links.
   const failed = new Set(plan.placements.filter((p) => !records.has(p.id)).map((p) => p.dir));
-  for (const link of plan.links) {
-    if (failed.has(link.target)) continue;
-    symlinkDir(path.join(projectDir, link.target), path.join(projectDir, link.path), dirs);
-    summary.links++;
-  }
+  const links = plan.links.filter((link) => !failed.has(link.target));
+  for (const link of links) fsx.symlink(path.join(projectDir, link.target), path.join(projectDir, link.path));
+  summary.links = links.length;
 
-  // .bin links, from the row's manifest (or package.json on disk for linked folders).
-  const taken = new BinClaims(graph.layout === "isolated" ? "pnpm" : "first");
+  // .bin links, from the row's manifest (or package.json on disk for linked folders). Claims are settled
+  // in plan order first (who owns a command), then the links are created.
+  const claims = new BinClaims(graph.layout === "isolated" ? "pnpm" : "first");
+  const binLinks = new Map<string, string>();
   for (const bin of plan.bins) {
     const record = bin.id ? records.get(bin.id) : undefined;
     const bins = record
@@ -233,14 +236,16 @@ export async function restore(
       ? readBinsFromDisk(path.join(projectDir, bin.pkgDir))
       : undefined;
     if (!bins) continue;
-    summary.bins += linkBins(
+    const owned = claimBins(
       bins,
       path.join(projectDir, bin.pkgDir),
       path.join(projectDir, bin.binDir),
-      dirs,
-      taken,
+      claims,
     );
+    for (const [at, target] of owned) binLinks.set(at, target);
   }
+  for (const [at, target] of binLinks) fsx.symlink(target, at, "file");
+  summary.bins = binLinks.size;
 
   if (scriptJobs.length) {
     progress.phase = "scripts";
@@ -267,7 +272,7 @@ export async function restore(
     downloaded: fetcher.stats.downloads,
     downloadedBytes: fetcher.stats.bytes,
     files: progress.files,
-    importMethod: importer.method,
+    importMethod: fsx.method,
     scriptsSkipped: [...scriptsSkipped].sort(),
     ms: performance.now() - started,
   });
