@@ -1,7 +1,7 @@
 /**
  * End to end on a real, bigger lockfile: mocha's (709 entries, a `file:` dependency, npm
  * aliases, platform-specific optionals). Its tarballs come from a local mirror, too big to
- * keep in the repo: the test is skipped, saying how to fill one, when the mirror lacks them.
+ * keep in the repo: the test fills it from the npm registry once when it lacks them.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -11,9 +11,8 @@ import { startRegistry } from "../support/registry_server.ts";
 import {
   copyProject,
   E2E_TIMEOUT,
+  ensureMirror,
   FIXTURES,
-  mirrorDir,
-  missingTarballs,
   packageDirs,
   silo,
   siloJson,
@@ -59,18 +58,10 @@ function assertTopLevel(nm: string, prod: boolean): void {
   assert.deepEqual(actual.filter((p) => !all.has(p)), [], "packages the lockfile does not name");
 }
 
-const mirror = mirrorDir();
-const missing = mirror ? missingTarballs(LOCKFILE, mirror) : ["(no mirror)"];
-const skip = missing.length === 0
-  ? false
-  : `mocha's tarballs are not in the mirror (${missing.length} missing, e.g. ${
-    missing[0]
-  }): run \`deno run -A scripts/mirror.ts --out bench/.mirror tests/e2e/fixtures/mocha/package-lock.json\` or set SILO_E2E_MIRROR`;
-
 test("e2e: install the mocha fixture into a fresh store; no-op; hot reinstall; verify", {
   timeout: E2E_TIMEOUT,
-  skip,
 }, async () => {
+  const mirror = await ensureMirror(LOCKFILE);
   const ws = workspace();
   const registry = await startRegistry({ dir: mirror, log: false });
   try {

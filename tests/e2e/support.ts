@@ -114,9 +114,30 @@ export function copyProject(from: string, dest: string): string {
  * The mirror that holds the big fixture's tarballs: `$SILO_E2E_MIRROR`, else bench/.mirror
  * (filled by `deno run -A scripts/mirror.ts --out bench/.mirror LOCKFILE`), or undefined.
  */
-export function mirrorDir(): string | undefined {
-  const dir = process.env.SILO_E2E_MIRROR ?? path.join(REPO, "bench", ".mirror");
-  return fs.existsSync(dir) ? dir : undefined;
+export function mirrorDir(): string {
+  return process.env.SILO_E2E_MIRROR ?? path.join(REPO, "bench", ".mirror");
+}
+
+/**
+ * The mirror with every registry tarball `lockfile` names: what is missing is fetched once
+ * (scripts/mirror.ts, from the npm registry) so the test runs against a loopback registry.
+ */
+export async function ensureMirror(lockfile: string): Promise<string> {
+  const dir = mirrorDir();
+  if (fs.existsSync(dir) && missingTarballs(lockfile, dir).length === 0) return dir;
+  const script = path.join(REPO, "scripts", "mirror.ts");
+  const argv = process.versions.bun ? [process.execPath, script] : [process.execPath, "run", "-A", script];
+  const child = spawn(argv[0], [...argv.slice(1), "--out", dir, lockfile], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  const missing = missingTarballs(lockfile, dir);
+  if (code !== 0 || missing.length) {
+    throw new Error(
+      `could not fill the mirror ${dir} (scripts/mirror.ts exited ${code}; missing e.g. ${missing[0]})`,
+    );
+  }
+  return dir;
 }
 
 /** Registry tarballs of a package-lock.json missing from `mirror` (npm: aliases count as their real name). */
