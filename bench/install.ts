@@ -24,6 +24,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import { toolsPath } from "../scripts/tools_path.ts";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
@@ -34,7 +35,6 @@ import { type RegistryServer, startRegistry } from "../tests/support/registry_se
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const MIRROR = path.join(ROOT, "bench", ".mirror");
 const CLI = path.join(ROOT, "src", "cli", "main.ts");
-const TOOLS_BIN = "/opt/silo-tools/node_modules/.bin";
 
 type Scenario = "cold" | "hot" | "noop";
 const SCENARIOS: Scenario[] = ["cold", "hot", "noop"];
@@ -283,10 +283,8 @@ async function main(argv: string[]): Promise<number> {
   const fixtures = allFixtures.filter((f) => !wanted || wanted.includes(f.name));
   if (fixtures.length === 0) throw new Error(`no fixture matches ${wanted}`);
 
-  // Tools: /opt/silo-tools first on PATH, as the project's scripts expect.
-  const envPath = fs.existsSync(TOOLS_BIN)
-    ? `${TOOLS_BIN}${path.delimiter}${process.env.PATH}`
-    : process.env.PATH!;
+  // The pinned peers first on PATH (see scripts/tools_path.ts).
+  const envPath = toolsPath();
   const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,
     PATH: envPath,

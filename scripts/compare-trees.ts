@@ -29,6 +29,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
+import { toolsPath } from "./tools_path.ts";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
@@ -329,19 +330,6 @@ export async function ensureMirror(fixture: FixtureName): Promise<void> {
   const io = { log: (l: string) => void lines.push(l), error: (l: string) => void lines.push(l) };
   const code = await main(["--out", MIRROR, path.join(fixtureDir(fixture), FIXTURES[fixture].lockfile)], io);
   if (code !== 0) throw new Error(`filling ${MIRROR} for ${fixture} failed:\n${lines.slice(-20).join("\n")}`);
-}
-
-/** PATH with the pinned tools folder first, where .ci/run (or this machine) installs pnpm. */
-function toolsPath(): string {
-  const dirs = [
-    process.env.SILO_TOOLS_DIR,
-    path.join(os.homedir(), ".cache", "silo-tools"),
-    "/opt/silo-tools",
-  ]
-    .filter((d): d is string => !!d)
-    .map((d) => path.join(d, "node_modules", ".bin"))
-    .filter((d) => fs.existsSync(d));
-  return [...dirs, process.env.PATH ?? ""].join(path.delimiter);
 }
 
 /** What {@linkcode compareFixture} built and found. */
