@@ -75,22 +75,14 @@ export class Store {
       integrity: options.integrity,
       maxUnpackedBytes: options.maxUnpackedBytes,
     });
-    await this.#executableBins(ingested.files, ingested.manifest);
-    const name = options.name ?? ingested.manifest.name ?? "unknown";
-    const version = options.version ?? ingested.manifest.version ?? "0.0.0";
-    const now = options.now ?? Date.now();
-    const record: PackageRecord = {
-      key: options.key ?? packageKey(name, version, options.integrity ?? ingested.integrity, options.source),
-      name,
-      version,
+    const record = await this.#commit(ingested, {
+      name: options.name,
+      version: options.version,
+      key: (name, version) =>
+        options.key ?? packageKey(name, version, options.integrity ?? ingested.integrity, options.source),
       integrity: options.integrity ?? ingested.integrity,
-      files: ingested.files,
-      manifest: ingested.manifest,
-      unpackedSize: ingested.unpackedSize,
-      addedAt: now,
-      lastUsed: now,
-    };
-    this.index.putMany([record]);
+      now: options.now,
+    });
     return {
       record,
       written: ingested.written,
@@ -102,14 +94,36 @@ export class Store {
   /** Store a package directory (files only; symlinks skipped). Its key is a hash of its file map. */
   async addDirectory(dir: string, options: Pick<AddOptions, "now"> = {}): Promise<AddResult> {
     const ingested = await ingestDirectory(dir, this.cas);
+    const record = await this.#commit(ingested, {
+      key: (name, version) => packageKey(name, version, undefined, ingested.contentIntegrity),
+      now: options.now,
+    });
+    return { record, written: ingested.written, skipped: ingested.skipped, compressedBytes: 0 };
+  }
+
+  /**
+   * Write a package's index row: its commit point, after every file is in place. Bin targets get
+   * their executable entries first, so the row never names a file that is not there yet.
+   */
+  async #commit(
+    ingested: { files: FileMap; manifest: PackageManifest; unpackedSize: number },
+    meta: {
+      name?: string;
+      version?: string;
+      key: (name: string, version: string) => string;
+      integrity?: string;
+      now?: number;
+    },
+  ): Promise<PackageRecord> {
     await this.#executableBins(ingested.files, ingested.manifest);
-    const now = options.now ?? Date.now();
-    const name = ingested.manifest.name ?? "unknown";
-    const version = ingested.manifest.version ?? "0.0.0";
+    const name = meta.name ?? ingested.manifest.name ?? "unknown";
+    const version = meta.version ?? ingested.manifest.version ?? "0.0.0";
+    const now = meta.now ?? Date.now();
     const record: PackageRecord = {
-      key: packageKey(name, version, undefined, ingested.contentIntegrity),
+      key: meta.key(name, version),
       name,
       version,
+      integrity: meta.integrity,
       files: ingested.files,
       manifest: ingested.manifest,
       unpackedSize: ingested.unpackedSize,
@@ -117,7 +131,7 @@ export class Store {
       lastUsed: now,
     };
     this.index.putMany([record]);
-    return { record, written: ingested.written, skipped: ingested.skipped, compressedBytes: 0 };
+    return record;
   }
 
   /**
