@@ -8,6 +8,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import process from "node:process";
 import { casMode } from "./cas.ts";
 import type { Hasher } from "./hasher.ts";
 import type { FileEntry, PackageRecord, StoreIndex } from "./index_db.ts";
@@ -114,7 +115,7 @@ export class Verifier {
       } else if ((now.mode & 0o777) !== casMode(exec)) {
         verdict = { ok: false, reason: "wrong-mode", rehashed: true };
       } else return { ok: true, checkedAt: now.mtimeMs, rehashed: true };
-      if (repair) this.#discard(casPath);
+      if (repair) this.#discard(casPath, now.ino);
       return verdict;
     });
   }
@@ -188,14 +189,25 @@ export class Verifier {
   }
 
   // Called with the file's lock held: the rename is atomic, the delete happens later off the lock.
-  #discard(casPath: string): void {
+  #discard(casPath: string, judgedIno: number): void {
+    const trashed = path.join(
+      this.layout.trash,
+      `${path.basename(casPath)}-${process.pid}-${Date.now().toString(36)}`,
+    );
     try {
-      fs.renameSync(
-        casPath,
-        path.join(this.layout.trash, `${path.basename(casPath)}-${Date.now().toString(36)}`),
-      );
+      fs.renameSync(casPath, trashed);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      return;
+    }
+    // Our lock only covers this process. If another process published a fresh copy between our hash
+    // and the rename, we moved its good file: put it back (link: never over a newer one).
+    if (fs.lstatSync(trashed).ino !== judgedIno) {
+      try {
+        fs.linkSync(trashed, casPath);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      }
     }
   }
 

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import { test } from "node:test";
 import { T } from "../../src/container/app.ts";
 import type { PackageRecord } from "../../src/store/index_db.ts";
+import { Verifier } from "../../src/store/verifier.ts";
 import { packageTgz, sha512Hex } from "../support/tarball.ts";
 import { testContainer } from "../support/store.ts";
 
@@ -110,5 +111,34 @@ test("verify reports a missing file, and a slow-path pass refreshes checkedAt so
   const second = await verifier.verifyAll();
   const rehashedNow = second.rehashed;
   assert.ok(rehashedNow < first.rehashed, `second run rehashed ${rehashedNow}, first ${first.rehashed}`);
+  cleanup();
+});
+
+test("repair never discards a good copy another process published after the verifier judged", async () => {
+  const { c, cleanup } = await testContainer();
+  const layout = c.get(T.layout);
+  const content = "good content\n";
+  const digest = sha512Hex(content);
+  const casPath = layout.filePath(digest, false);
+  fs.writeFileSync(casPath, "corrupted!!!!", { mode: 0o444 }); // same size, wrong bytes
+  const real = c.get(T.hasher);
+  // The hasher is where the race is scripted: right after the verifier read the bad bytes, "another
+  // process" renames a good copy onto the CAS path (its lock is not ours).
+  const racing = {
+    ...real,
+    sha512Hex(data: Uint8Array) {
+      const tmp = `${layout.tmp}/other-process`;
+      fs.writeFileSync(tmp, content, { mode: 0o444 });
+      fs.renameSync(tmp, casPath);
+      return real.sha512Hex(data);
+    },
+  };
+  const verifier = new Verifier(layout, c.get(T.index), racing, c.get(T.mutex));
+  const verdict = await verifier.verifyFile(
+    { digest, mode: 0o644, size: content.length, checkedAt: 0 },
+    true,
+  );
+  assert.equal(verdict.ok, false, "the bytes it judged were bad");
+  assert.equal(fs.readFileSync(casPath, "utf8"), content, "the good copy published meanwhile is in place");
   cleanup();
 });
