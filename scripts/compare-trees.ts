@@ -29,7 +29,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
-import { toolsPath } from "./tools_path.ts";
+import { ensurePnpm, toolsPath } from "./tools_path.ts";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
@@ -305,6 +305,7 @@ export async function buildReference(
       env,
     });
   } else {
+    ensurePnpm();
     await runCommand("pnpm", ["install", "--frozen-lockfile", "--ignore-scripts", "--registry", registry], {
       cwd: project,
       env,

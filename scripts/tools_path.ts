@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -17,4 +18,31 @@ export function toolsPath(): string {
     .map((d) => path.join(d, "node_modules", ".bin"))
     .filter((d) => fs.existsSync(d));
   return [...dirs, process.env.PATH ?? ""].join(path.delimiter);
+}
+
+/** The pnpm the comparison builds reference trees with (the same pin as .ci/run). */
+export const PNPM_VERSION = "12.21.0";
+
+/**
+ * Make sure the pinned pnpm is on {@linkcode toolsPath}: installed from the npm registry into
+ * `$SILO_TOOLS_DIR` (default `~/.cache/silo-tools`) when missing, so a fresh machine with only
+ * Node.js and npm can run the comparison.
+ */
+export function ensurePnpm(): void {
+  const probe = spawnSync("pnpm", ["--version"], {
+    env: { ...process.env, PATH: toolsPath() },
+    encoding: "utf8",
+  });
+  if (probe.status === 0 && probe.stdout.trim() === PNPM_VERSION) return;
+  const dir = process.env.SILO_TOOLS_DIR ?? path.join(os.homedir(), ".cache", "silo-tools");
+  fs.mkdirSync(dir, { recursive: true });
+  if (!fs.existsSync(path.join(dir, "package.json"))) {
+    fs.writeFileSync(path.join(dir, "package.json"), '{"private":true}\n');
+  }
+  const install = spawnSync(
+    "npm",
+    ["install", "--prefix", dir, "--no-audit", "--no-fund", "--loglevel=error", `pnpm@${PNPM_VERSION}`],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
+  if (install.status !== 0) throw new Error(`could not install pnpm@${PNPM_VERSION} into ${dir} with npm`);
 }
