@@ -14,6 +14,7 @@ import { loadNpmConfig } from "../fetch/npmrc.ts";
 import { RegistryClient } from "../fetch/registry.ts";
 import type { PackageNode } from "../lockfile/graph.ts";
 import { parseLockfile, readAllowedScripts } from "../lockfile/mod.ts";
+import { assertLockfileInSync } from "../lockfile/manifest_sync.ts";
 import { currentPlatform, platformMismatch } from "../lockfile/platform.ts";
 import { selectPackages } from "../lockfile/select.ts";
 import { chooseImporter, copyImporter } from "../link/mod.ts";
@@ -45,6 +46,7 @@ export async function restore(
   const { projectDir, lock, hash, started, summary } = inputs;
   const warn = options.warn ?? (() => {});
   const graph = parseLockfile(lock);
+  assertLockfileInSync(projectDir, graph, lock.file);
   graph.allowedScripts = await readAllowedScripts(projectDir);
   summary.layout = graph.layout;
   const platform = currentPlatform();

@@ -17,7 +17,7 @@ export const STATE_FILE = ".silo-state.json";
 /** What the state file holds. */
 export interface InstallState {
   version: 1;
-  /** sha256 of the lockfile text and the options that change the tree. */
+  /** sha256 of the lockfile text, the root package.json and the options that change the tree. */
   inputHash: string;
   /** Paths (relative to the project root) that exist after a complete install. */
   sentinels: string[];
@@ -67,6 +67,11 @@ export interface UpToDateCheck {
 /** Read the lockfile and compare with the state file: all a no-op install does. */
 export function checkUpToDate(projectDir: string, options: Record<string, unknown>): UpToDateCheck {
   const lock = locateLockfile(projectDir);
-  const hash = inputHash(lock.text, options);
+  // package.json too: an edit there makes the lockfile stale, which the install then reports.
+  let manifest = "";
+  try {
+    manifest = fs.readFileSync(path.join(projectDir, "package.json"), "utf8");
+  } catch { /* a lockfile without package.json installs as it is */ }
+  const hash = inputHash(`${lock.text}\0${manifest}`, options);
   return { lock, hash, upToDate: isUpToDate(projectDir, hash) };
 }

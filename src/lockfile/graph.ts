@@ -99,6 +99,11 @@ export interface Importer {
    * folder that is not a workspace). Other importers (the root, workspaces) are always installed.
    */
   linkedOnly?: boolean;
+  /**
+   * The dependency specifiers the lockfile was made from (`{ "ms": "^2.1.3" }`), devDependencies and
+   * optionalDependencies included: compared with the importer's package.json to catch a stale lockfile.
+   */
+  specifiers?: Record<string, string>;
 }
 
 /** Something odd in the lockfile that is not fatal; the installer decides what to do with it. */

@@ -77,6 +77,7 @@ export function parseNpmLockfile(text: string, file = "package-lock.json"): Grap
         dependencies: edges(entries, keys, key, entry, true, warnings),
         // A folder reached only through a `file:` link (not the root, not a workspace member).
         ...(key !== "" && linkTargets.has(key) && !isWorkspace(entries[""], key) ? { linkedOnly: true } : {}),
+        specifiers: specifiersOf(entry),
       });
       continue;
     }
@@ -270,4 +271,16 @@ function globToRegExp(glob: string): RegExp {
     else re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
   }
   return new RegExp(`^${re}$`);
+}
+
+/** The package.json dependency fields npm copies into a folder's lockfile entry. */
+function specifiersOf(entry: NpmEntry): Record<string, string> {
+  const raw = entry as Record<string, unknown>;
+  const specs: Record<string, string> = {};
+  for (const field of ["devDependencies", "dependencies", "optionalDependencies"]) {
+    for (const [name, spec] of Object.entries((raw[field] ?? {}) as Record<string, unknown>)) {
+      specs[name] = String(spec);
+    }
+  }
+  return specs;
 }

@@ -153,15 +153,19 @@ export function parsePnpmLockfile(text: string, file = "pnpm-lock.yaml"): Graph 
       ["optionalDependencies", false, true],
     ] as const;
     const byAlias = new Map<string, Dependency>();
+    const specifiers: Record<string, string> = {};
     for (const [field, dev, optional] of kinds) {
       for (const [alias, spec] of Object.entries(imp?.[field] ?? {})) {
+        if (typeof spec !== "string" && spec?.specifier !== undefined) {
+          specifiers[alias] = String(spec.specifier);
+        }
         const ref = typeof spec === "string" ? spec : String(spec?.version ?? "");
         const dep = edge(alias, ref, path, dev, optional, snapshots, warnings);
         if (dep) byAlias.set(alias, dep);
       }
     }
     deps.push(...byAlias.values());
-    importers.push({ path, dependencies: deps });
+    importers.push({ path, dependencies: deps, specifiers });
   }
 
   const packages = new Map<string, PackageNode>();

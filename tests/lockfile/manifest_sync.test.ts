@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { FIXTURES } from "./_fixtures.ts";
+import {
+  assertLockfileInSync,
+  findSpecifierMismatches,
+  LockfileError,
+  readLockfile,
+} from "../../src/lockfile/mod.ts";
+
+function project(files: Record<string, unknown>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "silo-sync-"));
+  for (const [rel, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), typeof content === "string" ? content : JSON.stringify(content));
+  }
+  return dir;
+}
+
+const npmLock = (rootDeps: Record<string, string>, devDeps: Record<string, string> = {}) => ({
+  name: "app",
+  lockfileVersion: 3,
+  packages: {
+    "": { name: "app", dependencies: rootDeps, devDependencies: devDeps },
+    "node_modules/ms": { version: "2.1.3", integrity: "sha512-x" },
+    "node_modules/is-number": { version: "7.0.0", integrity: "sha512-y", dev: true },
+  },
+});
+
+test("package-lock: package.json in sync passes; a changed, added or removed dependency is named", async () => {
+  const ok = project({
+    "package.json": { dependencies: { ms: "^2.1.3" }, devDependencies: { "is-number": "7.0.0" } },
+    "package-lock.json": npmLock({ ms: "^2.1.3" }, { "is-number": "7.0.0" }),
+  });
+  assert.deepEqual(findSpecifierMismatches(ok, await readLockfile(ok)), []);
+
+  const stale = project({
+    "package.json": { dependencies: { ms: "^3.0.0", semver: "^7.0.0" } },
+    "package-lock.json": npmLock({ ms: "^2.1.3" }, { "is-number": "7.0.0" }),
+  });
+  const graph = await readLockfile(stale);
+  assert.deepEqual(
+    findSpecifierMismatches(stale, graph).map((m) => [m.name, m.manifest, m.lockfile]).sort(),
+    [["is-number", undefined, "7.0.0"], ["ms", "^3.0.0", "^2.1.3"], ["semver", "^7.0.0", undefined]],
+  );
+  assert.throws(
+    () => assertLockfileInSync(stale, graph, path.join(stale, "package-lock.json")),
+    (e) =>
+      e instanceof LockfileError &&
+      /ms is \^3\.0\.0 in package\.json but \^2\.1\.3 in the lockfile/.test(e.message) &&
+      /semver@\^7\.0\.0 is in package\.json but not in the lockfile/.test(e.message) &&
+      /npm install/.test(e.message),
+  );
+});
+
+test("pnpm-lock: every importer's package.json is compared, workspaces included", async () => {
+  const lock = `lockfileVersion: '9.0'
+
+importers:
+
+  .:
+    devDependencies:
+      ms:
+        specifier: ^2.1.3
+        version: 2.1.3
+
+  packages/a:
+    dependencies:
+      ms:
+        specifier: 2.1.3
+        version: 2.1.3
+
+packages:
+
+  ms@2.1.3:
+    resolution: {integrity: sha512-x}
+
+snapshots:
+
+  ms@2.1.3: {}
+`;
+  const dir = project({
+    "package.json": { devDependencies: { ms: "^2.1.3" } },
+    "packages/a/package.json": { dependencies: { ms: "2.1.3" } },
+    "pnpm-lock.yaml": lock,
+  });
+  assert.deepEqual(findSpecifierMismatches(dir, await readLockfile(dir)), []);
+  fs.writeFileSync(
+    path.join(dir, "packages/a/package.json"),
+    JSON.stringify({ dependencies: { ms: "^2.0.0" } }),
+  );
+  const graph = await readLockfile(dir);
+  assert.deepEqual(findSpecifierMismatches(dir, graph), [
+    { importer: "packages/a", name: "ms", manifest: "^2.0.0", lockfile: "2.1.3" },
+  ]);
+  assert.throws(
+    () => assertLockfileInSync(dir, graph, "pnpm-lock.yaml"),
+    /packages\/a\/package\.json.*pnpm install/s,
+  );
+});
+
+test("an importer without a package.json on disk is not compared", async () => {
+  const dir = project({ "package-lock.json": npmLock({ ms: "^2.1.3" }) });
+  assert.deepEqual(findSpecifierMismatches(dir, await readLockfile(dir)), []);
+});
+
+for (const fixture of ["mocha", "svelte"]) {
+  test(`the ${fixture} fixture's package.json files agree with its lockfile`, async () => {
+    const dir = path.join(FIXTURES, fixture);
+    assert.deepEqual(findSpecifierMismatches(dir, await readLockfile(dir)), []);
+  });
+}
