@@ -15,6 +15,8 @@ export interface Output {
   err: (line: string) => void;
   /** Whether stderr is a terminal (progress display). */
   isTTY: boolean;
+  /** The terminal's width, when it is one. */
+  columns?: number;
   /** Write without a newline (progress redraws). */
   write: (text: string) => void;
 }
@@ -24,6 +26,9 @@ export const processOutput: Output = {
   out: (line) => process.stdout.write(line + "\n"),
   err: (line) => process.stderr.write(line + "\n"),
   isTTY: Boolean(process.stderr.isTTY),
+  get columns() {
+    return process.stderr.columns;
+  },
   write: (text) => process.stderr.write(text),
 };
 

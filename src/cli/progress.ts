@@ -7,8 +7,8 @@
 import type { InstallProgress, InstallSummary } from "../install/install.ts";
 import { formatBytes, formatDuration, plural } from "./format.ts";
 
-/** One status line for a terminal, redrawn in place. */
-export function renderProgress(p: InstallProgress, width = 100): string {
+/** One status line for a terminal `width` columns wide, redrawn in place (cut with "…" to fit). */
+export function renderProgress(p: InstallProgress, width = 120): string {
   const parts = [
     `${p.phase}`,
     `${p.linked}/${p.total} packages linked`,

@@ -71,7 +71,7 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
       const now = performance.now();
       if (p.phase !== "done" && now - lastDraw < 80) return;
       lastDraw = now;
-      out.write(`\r\x1b[2K${renderProgress(p)}${p.phase === "done" ? "\r\x1b[2K" : ""}`);
+      out.write(`\r\x1b[2K${renderProgress(p, out.columns)}${p.phase === "done" ? "\r\x1b[2K" : ""}`);
     }
     : undefined;
 

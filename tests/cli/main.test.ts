@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Output } from "../../src/cli/context.ts";
+import { main, VERSION } from "../../src/cli/main.ts";
+import { tempDir } from "../support/store.ts";
+
+function capture(): Output & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [], stderr: string[] = [];
+  return {
+    stdout,
+    stderr,
+    out: (l) => stdout.push(l),
+    err: (l) => stderr.push(l),
+    isTTY: false,
+    write: () => {},
+  };
+}
+
+test("--version, help, and a command's --help", async () => {
+  const io = capture();
+  assert.equal(await main(["--version"], io), 0);
+  assert.deepEqual(io.stdout, [VERSION]);
+  const help = capture();
+  assert.equal(await main(["--help"], help), 0);
+  assert.match(help.stdout[0], /Commands:\n {2}install/);
+  const none = capture();
+  assert.equal(await main([], none), 1, "no command is a usage error");
+  const install = capture();
+  assert.equal(await main(["i", "--help"], install), 0, "aliases resolve");
+  assert.match(install.stdout[0], /--frozen-lockfile/);
+});
+
+test("unknown commands and bad flags exit 1 with a message, not a stack", async () => {
+  const io = capture();
+  assert.equal(await main(["instal"], io), 1);
+  assert.match(io.stderr[0], /^silo: unknown command "instal"/);
+  const flag = capture();
+  assert.equal(await main(["install", "--import-method", "symlink"], flag), 1);
+  assert.match(flag.stderr[0], /--import-method must be one of auto, clone, hardlink, copy, not "symlink"/);
+  const store = capture();
+  assert.equal(await main(["--store"], store), 1);
+  assert.match(store.stderr[0], /--store needs a directory/);
+});
+
+test("--store goes anywhere on the line and store path prints it", async () => {
+  const dir = tempDir();
+  for (const argv of [["--store", dir, "store", "path"], ["store", "path", `--store=${dir}`]]) {
+    const io = capture();
+    assert.equal(await main(argv, io), 0);
+    assert.deepEqual(io.stdout, [dir]);
+  }
+});
+
+test("install in a folder without a lockfile says which files it looked for", async () => {
+  const io = capture();
+  const project = tempDir();
+  assert.equal(await main(["--store", tempDir(), "install"], io, project), 1);
+  assert.match(
+    io.stderr[0],
+    /no lockfile found \(looked for npm-shrinkwrap\.json, package-lock\.json, pnpm-lock\.yaml\)/,
+  );
+});
