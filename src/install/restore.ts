@@ -19,6 +19,7 @@ import { currentPlatform, platformMismatch } from "../lockfile/platform.ts";
 import { selectPackages } from "../lockfile/select.ts";
 import { chooseImporter, copyImporter } from "../link/mod.ts";
 import type { PackageRecord } from "../store/index_db.ts";
+import { pidAlive } from "../store/leases.ts";
 import { binsOf } from "../store/manifest.ts";
 import { placedKeys, storeFilesIntact } from "./modified.ts";
 import { BinClaims, claimBins, Materializer, MissingStoreFileError } from "./materialize.ts";
@@ -97,9 +98,12 @@ export async function restore(
     options.onProgress?.(progress);
   };
 
-  // Out-of-date node_modules go aside at once and are deleted while we build the new ones.
+  // Out-of-date node_modules go aside at once; they are deleted once the new ones are built, because
+  // freeing thousands of inodes while creating thousands more slows every mkdir (ext4 with discard).
   clearState(projectDir);
-  const removals = plan.roots.map((root) => resetRoot(path.join(projectDir, root)));
+  const asides = plan.roots.map((root) => moveAside(path.join(projectDir, root)));
+  const removeAsides = () =>
+    Promise.all(asides.flat().map((dir) => fs.promises.rm(dir, { recursive: true, force: true })));
 
   const importer = options.importer ?? chooseImporter({
     requested: options.importMethod ?? "auto",
@@ -212,7 +216,7 @@ export async function restore(
   }
   await Promise.all(downloads);
   if (failures.length) {
-    await Promise.all(removals);
+    await removeAsides();
     throw failures.length === 1 ? failures[0] : new AggregateError(
       failures,
       `${failures.length} packages failed to install:\n` +
@@ -256,7 +260,7 @@ export async function restore(
   }
 
   store.index.touch(new Set([...records.values()].map((r) => r.key)), Date.now());
-  await Promise.all(removals);
+  await removeAsides();
   writeState(projectDir, { version: 1, inputHash: hash, sentinels: sentinelsOf(plan, records) });
   c.get(T.projects).register({
     path: projectDir,
@@ -281,12 +285,19 @@ export async function restore(
   return summary;
 }
 
-/** Move an existing node_modules aside and delete it in the background. */
-function resetRoot(dir: string): Promise<void> {
-  if (!fs.existsSync(dir)) return Promise.resolve();
+/**
+ * Move an existing node_modules aside (one rename). Returns the folders to delete afterwards: this one,
+ * and any left aside by an install that was killed before it could delete them (its pid is gone).
+ */
+function moveAside(dir: string): string[] {
+  const parent = path.dirname(dir), base = path.basename(dir);
+  const stale = fs.readdirSync(parent)
+    .filter((name) => name.startsWith(`${base}.silo-old-`) && !pidAlive(Number(name.split("-")[2])))
+    .map((name) => path.join(parent, name));
+  if (!fs.existsSync(dir)) return stale;
   const aside = `${dir}.silo-old-${process.pid}-${Date.now().toString(36)}`;
   fs.renameSync(dir, aside);
-  return fs.promises.rm(aside, { recursive: true, force: true });
+  return [aside, ...stale];
 }
 
 function readBinsFromDisk(dir: string) {

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import process from "node:process";
 import { test } from "node:test";
 import { T } from "../../src/container/app.ts";
 import { install } from "../../src/install/install.ts";
@@ -203,6 +204,31 @@ test("allowed scripts run in dependency order, in copies of the package (not lin
     if (summary.importMethod === "hardlink") {
       assert.equal(ino(nm(p.projectDir, "plain", "index.js")), storeIno("plain"), "others stay links");
     }
+  } finally {
+    await p.close();
+  }
+});
+
+test("a reinstall moves the old node_modules aside, and clears ones a killed install left behind", async () => {
+  const p = await makeProject([{ name: "a", files: { "index.js": "a" } }]);
+  try {
+    await install(p.c, { projectDir: p.projectDir, client: p.client });
+    const old = fs.statSync(nm(p.projectDir, "a", "index.js")).ino;
+    // A killed install's leftover (its pid is long gone) and a live one's (ours) next to node_modules.
+    const dead = path.join(p.projectDir, "node_modules.silo-old-999999999-x");
+    const live = path.join(p.projectDir, `node_modules.silo-old-${process.pid}-y`);
+    for (const dir of [dead, live]) fs.mkdirSync(path.join(dir, "pkg"), { recursive: true });
+
+    const again = await install(p.c, { projectDir: p.projectDir, client: p.client, force: true });
+    assert.equal(again.upToDate, false);
+    assert.ok(fs.existsSync(nm(p.projectDir, "a", "package.json")), "the new tree is complete");
+    assert.equal(fs.statSync(nm(p.projectDir, "a", "index.js")).ino, old, "still the store's inode");
+    const leftovers = fs.readdirSync(p.projectDir).filter((n) => n.startsWith("node_modules.silo-old-"));
+    assert.deepEqual(
+      leftovers,
+      [path.basename(live)],
+      "the old tree and the dead install's leftover are gone",
+    );
   } finally {
     await p.close();
   }
