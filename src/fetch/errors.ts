@@ -104,7 +104,7 @@ export function isRetryable(err: unknown): boolean {
   if (err instanceof RegistryError) return false;
   if (!(err instanceof Error)) return false;
   if (err.name === "AbortError") return false; // the caller's abort: never retry
-  // fetch rejects with TypeError on network failure in both Deno and Bun.
+  // fetch rejects with TypeError on network failure, in both runtimes.
   if (err instanceof TypeError) return true;
   const code = (err as { code?: unknown }).code;
   if (typeof code === "string" && RETRYABLE_CODES.has(code)) return true;

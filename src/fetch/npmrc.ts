@@ -58,13 +58,8 @@ export class Credential {
     return { prefix: this.prefix, kind: this.kind };
   }
 
-  /** Redacted form for Node/Bun `util.inspect`. */
+  /** Redacted form for `console.log` and `util.inspect` (both runtimes honour this symbol). */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
-  /** Redacted form for Deno's `console.log`. */
-  [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 }

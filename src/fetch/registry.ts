@@ -1,7 +1,7 @@
 /**
  * The registry client: tarball URLs, auth by npm's nerf-dart rule, bounded concurrency,
  * retries with backoff, and stall detection. Built on the global `fetch`, so it runs
- * unchanged on Deno and Bun.
+ * unchanged on both runtimes.
  *
  * @module
  */

@@ -6,6 +6,7 @@
  */
 import process from "node:process";
 import { type SqliteBindings, sqliteLibraryCandidates } from "./ffi_driver.ts";
+import { sqliteSymbols } from "./symbols.ts";
 
 type Ptr = number | null;
 
@@ -25,33 +26,14 @@ export function importBunFfi(): Promise<BunFfi> {
   return import(specifier) as Promise<BunFfi>;
 }
 
-const symbols = {
-  sqlite3_libversion: { args: [], returns: "ptr" },
-  sqlite3_open_v2: { args: ["buffer", "buffer", "i32", "ptr"], returns: "i32" },
-  sqlite3_close_v2: { args: ["ptr"], returns: "i32" },
-  sqlite3_errmsg: { args: ["ptr"], returns: "ptr" },
-  sqlite3_busy_timeout: { args: ["ptr", "i32"], returns: "i32" },
-  sqlite3_exec: { args: ["ptr", "buffer", "ptr", "ptr", "ptr"], returns: "i32" },
-  sqlite3_prepare_v2: { args: ["ptr", "buffer", "i32", "buffer", "ptr"], returns: "i32" },
-  sqlite3_bind_text: { args: ["ptr", "i32", "buffer", "i32", "i64"], returns: "i32" },
-  sqlite3_bind_blob: { args: ["ptr", "i32", "buffer", "i32", "i64"], returns: "i32" },
-  sqlite3_bind_int64: { args: ["ptr", "i32", "i64"], returns: "i32" },
-  sqlite3_bind_double: { args: ["ptr", "i32", "f64"], returns: "i32" },
-  sqlite3_bind_null: { args: ["ptr", "i32"], returns: "i32" },
-  sqlite3_step: { args: ["ptr"], returns: "i32" },
-  sqlite3_reset: { args: ["ptr"], returns: "i32" },
-  sqlite3_clear_bindings: { args: ["ptr"], returns: "i32" },
-  sqlite3_finalize: { args: ["ptr"], returns: "i32" },
-  sqlite3_column_count: { args: ["ptr"], returns: "i32" },
-  sqlite3_column_name: { args: ["ptr", "i32"], returns: "ptr" },
-  sqlite3_column_type: { args: ["ptr", "i32"], returns: "i32" },
-  sqlite3_column_int64: { args: ["ptr", "i32"], returns: "i64" },
-  sqlite3_column_double: { args: ["ptr", "i32"], returns: "f64" },
-  sqlite3_column_bytes: { args: ["ptr", "i32"], returns: "i32" },
-  sqlite3_column_text: { args: ["ptr", "i32"], returns: "ptr" },
-  sqlite3_column_blob: { args: ["ptr", "i32"], returns: "ptr" },
-  sqlite3_changes: { args: ["ptr"], returns: "i32" },
-};
+// bun:ffi spells Deno's "pointer" as "ptr" and has no "isize" (SQLITE_TRANSIENT is passed as i64 -1).
+const BUN_TYPE: Record<string, string> = { pointer: "ptr", isize: "i64" };
+const symbols = Object.fromEntries(
+  Object.entries(sqliteSymbols).map(([name, s]) => [name, {
+    args: s.parameters.map((t) => BUN_TYPE[t] ?? t),
+    returns: BUN_TYPE[s.result] ?? s.result,
+  }]),
+);
 
 /** Load libsqlite3 under Bun (search order: SILO_SQLITE_PATH, then platform names). */
 export function loadSqliteBun(ffi: BunFfi): SqliteBindings<Ptr> {
