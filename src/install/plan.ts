@@ -78,6 +78,18 @@ export function planHoisted(graph: Graph, selection: Selection): InstallPlan {
     } else plan.placements.push({ id, node, dir: location });
     plan.bins.push({ binDir: binDirOf(location), pkgDir: location, id });
   }
+  // Bundled packages arrive inside their bundler's tarball; npm still links their commands. Their
+  // package.json is read from disk once the bundler is in place (no id: no store row of their own).
+  const placed = new Set(plan.placements.map((p) => p.dir));
+  for (const [id, why] of selection.skipped) {
+    const location = graph.packages.get(id)?.location;
+    if (why.reason !== "bundled" || !location) continue;
+    const parts = location.split("/node_modules/");
+    const inPlacedBundler = parts.some((_, i) =>
+      i > 0 && placed.has(parts.slice(0, i).join("/node_modules/"))
+    );
+    if (inPlacedBundler) plan.bins.push({ binDir: binDirOf(location), pkgDir: location });
+  }
   return plan;
 }
 
