@@ -25,7 +25,8 @@ import type { StoreLayout } from "./layout.ts";
 import type { Verifier } from "./verifier.ts";
 
 /** The identity a caller knows before the tarball is read (all optional for `silo add`). */
-export interface AddOptions extends Partial<Pick<IngestOptions, "integrity" | "maxUnpackedBytes">> {
+export interface AddOptions
+  extends Partial<Pick<IngestOptions, "integrity" | "maxUnpackedBytes" | "ratioFloor">> {
   name?: string;
   version?: string;
   /** Where it came from (URL or path), for keys of packages without integrity. */
@@ -74,6 +75,7 @@ export class Store {
       label,
       integrity: options.integrity,
       maxUnpackedBytes: options.maxUnpackedBytes,
+      ratioFloor: options.ratioFloor,
     });
     const record = await this.#commit(ingested, {
       name: options.name,

@@ -186,3 +186,23 @@ test("the sticky bit is dropped: the file is stored as a plain executable", asyn
   assert.equal(st.mode & 0o7777, 0o555);
   cleanup();
 });
+
+test("the bomb guard counts real output: a big native binary first in the tarball is not a bomb", async () => {
+  const { c, cleanup } = await testContainer();
+  // Incompressible bytes: the header declares 10 MiB while little compressed data has been read yet.
+  const binary = new Uint8Array(10 * 1024 * 1024);
+  for (let i = 0; i < binary.length; i += 65536) crypto.getRandomValues(binary.subarray(i, i + 65536));
+  const tgz = await tgzOf([{ name: "package/native.node", content: binary }, pkgJson]);
+  const { record } = await c.get(T.store).addTarball(chunked(tgz, 16 * 1024), { ratioFloor: 1024 * 1024 });
+  assert.equal(record.files["native.node"].digest, sha512Hex(binary));
+
+  const zeros = await tgzOf([{ name: "package/zeros", content: new Uint8Array(10 * 1024 * 1024) }, pkgJson]);
+  const bomb = await c.get(T.store).addTarball(chunked(zeros, 16 * 1024), {
+    ratioFloor: 1024 * 1024,
+    name: "z",
+    version: "1.0.0",
+  })
+    .then(() => undefined, (e) => e);
+  assert.ok(bomb instanceof TarballError && bomb.kind === "too-large", String(bomb));
+  cleanup();
+});
