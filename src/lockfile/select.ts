@@ -118,5 +118,19 @@ export function selectPackages(graph: Graph, options: SelectOptions): Selection 
     else if (all.has(id)) skipped.set(id, { reason: "dev" });
     else skipped.set(id, { reason: "unreachable" });
   }
+  // npm links every workspace into node_modules, whether or not anything depends on it.
+  const workspaces = new Set(
+    graph.importers.filter((i) => i.path !== "." && !i.linkedOnly && final.importers.has(i.path)).map((i) =>
+      i.path
+    ),
+  );
+  for (const node of graph.packages.values()) {
+    if (
+      node.resolution.kind === "directory" && workspaces.has(node.resolution.path) && !install.has(node.id)
+    ) {
+      install.add(node.id);
+      skipped.delete(node.id);
+    }
+  }
   return { install, importers: final.importers, skipped, platformMismatch: platformMismatch_ };
 }

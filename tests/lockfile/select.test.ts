@@ -152,3 +152,21 @@ test("bundled packages ship inside their parent's tarball", () => {
   assert.deepEqual([...sel.install], ["node_modules/parent"]);
   assert.equal(sel.skipped.get("node_modules/parent/node_modules/kid")?.reason, "bundled");
 });
+
+test("npm workspaces are linked into node_modules even when nothing depends on them", () => {
+  const graph = parseNpmLockfile(JSON.stringify({
+    lockfileVersion: 3,
+    packages: {
+      "": { name: "root", workspaces: ["packages/*"] },
+      "node_modules/@ws/a": { resolved: "packages/a", link: true },
+      "node_modules/@ws/b": { resolved: "packages/b", link: true },
+      "packages/a": { name: "@ws/a", version: "1.0.0", dependencies: { "@ws/b": "*" } },
+      "packages/b": { name: "@ws/b", version: "1.0.0" },
+    },
+  }));
+  for (const prod of [false, true]) {
+    const sel = selectPackages(graph, { prod, platform: LINUX_X64 });
+    assert.ok(sel.install.has("node_modules/@ws/a"), `unreferenced workspace linked (prod: ${prod})`);
+    assert.ok(sel.install.has("node_modules/@ws/b"));
+  }
+});
