@@ -233,7 +233,8 @@ function hoistPrivately(
   const hoist = (alias: string, target: string, id?: string) => {
     hoisted.add(alias.toLowerCase());
     plan.links.push({ path: `node_modules/.pnpm/node_modules/${alias}`, target });
-    plan.bins.push({ binDir: "node_modules/.pnpm/node_modules/.bin", pkgDir: target, id });
+    // pnpm links the commands of hoisted packages, not of hoisted workspace folders (no id).
+    if (id) plan.bins.push({ binDir: "node_modules/.pnpm/node_modules/.bin", pkgDir: target, id });
   };
   for (const node of nodes) {
     for (const dep of node.children) {

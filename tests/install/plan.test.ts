@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { currentPlatform, parseNpmLockfile, selectPackages } from "../../src/lockfile/mod.ts";
-import { planHoisted } from "../../src/install/plan.ts";
+import {
+  currentPlatform,
+  parseNpmLockfile,
+  parsePnpmLockfile,
+  selectPackages,
+} from "../../src/lockfile/mod.ts";
+import { planHoisted, planIsolated } from "../../src/install/plan.ts";
 
 test("hoisted plan: bundled packages are not placed, but their commands are linked inside the bundler", () => {
   const graph = parseNpmLockfile(JSON.stringify({
@@ -32,4 +37,48 @@ test("hoisted plan: bundled packages are not placed, but their commands are link
     plan.bins.find((b) => b.pkgDir === "node_modules/tool/node_modules/helper"),
     { binDir: "node_modules/tool/node_modules/.bin", pkgDir: "node_modules/tool/node_modules/helper" },
   );
+});
+
+test("isolated plan: workspace folders are hoisted into .pnpm/node_modules without their commands", () => {
+  const graph = parsePnpmLockfile(`lockfileVersion: '9.0'
+
+importers:
+
+  .: {}
+
+  packages/app:
+    dependencies:
+      '@pws/ui':
+        specifier: workspace:*
+        version: link:../ui
+
+  packages/ui:
+    dependencies:
+      clsx:
+        specifier: ^2.1.0
+        version: 2.1.1
+
+packages:
+
+  clsx@2.1.1:
+    resolution: {integrity: sha512-x}
+
+snapshots:
+
+  clsx@2.1.1: {}
+`);
+  const selection = selectPackages(graph, { prod: false, platform: currentPlatform() });
+  const plan = planIsolated(graph, selection, {
+    importerNames: new Map([["packages/ui", "@pws/ui"], ["packages/app", "@pws/app"]]),
+  });
+  const hoisted = plan.links.filter((l) => l.path.startsWith("node_modules/.pnpm/node_modules/")).map((l) =>
+    l.path
+  );
+  assert.ok(hoisted.includes("node_modules/.pnpm/node_modules/@pws/ui"), hoisted.join());
+  assert.ok(hoisted.includes("node_modules/.pnpm/node_modules/clsx"));
+  const hoistedBins = plan.bins.filter((b) => b.binDir === "node_modules/.pnpm/node_modules/.bin").map((b) =>
+    b.pkgDir
+  );
+  assert.ok(!hoistedBins.includes("packages/ui"), "no commands for a hoisted workspace folder");
+  assert.ok(hoistedBins.some((d) => d.includes("clsx@2.1.1")), "commands of hoisted packages are linked");
 });
