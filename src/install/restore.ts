@@ -24,6 +24,7 @@ import { binsOf } from "../store/manifest.ts";
 import { placedKeys, storeFilesIntact } from "./modified.ts";
 import { BinClaims, claimBins, Materializer, MissingStoreFileError } from "./materialize.ts";
 import { type InstallPlan, type Placement, planHoisted, planIsolated, readImporterNames } from "./plan.ts";
+import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
 import { hasLifecycle, runScripts, type ScriptJob } from "./scripts.ts";
 import { clearState, type InstallState, writeState } from "./state.ts";
 import type { InstallOptions, InstallProgress, InstallSummary } from "./install.ts";
@@ -118,6 +119,7 @@ export async function restore(
   const records = new Map<string, PackageRecord>();
   const scriptJobs: ScriptJob[] = [];
   const scriptsSkipped = new Set<string>();
+  let patchConfig: Map<string, string> | undefined;
 
   const place = (placement: Placement, record: PackageRecord): void => {
     // Lockfiles may omit os/cpu/libc (pnpm drops libc): an optional package whose own package.json rules
@@ -132,9 +134,20 @@ export async function restore(
     if (!runs && (placement.node.hasInstallScript || hasLifecycle(record.manifest.scripts))) {
       scriptsSkipped.add(placement.node.name);
     }
-    // A package whose scripts run may write into its own files: it gets copies, never links into the store.
+    const patchHash = patchHashOf(placement.id);
+    const patch = patchHash
+      ? findPatch(
+        patchConfig ??= readPatchConfig(projectDir),
+        placement.node.name,
+        placement.node.version,
+        patchHash,
+      )
+      : undefined;
+    // A package whose scripts run may write into its own files, and a patched one is written to: they get
+    // copies, never links into the store.
     const dir = path.join(projectDir, placement.dir);
-    progress.files += fsx.importPackage(record, dir, runs ? copier : undefined);
+    progress.files += fsx.importPackage(record, dir, runs || patch ? copier : undefined);
+    if (patch) applyPatchFile(patch, dir, `${placement.node.name}@${placement.node.version}`);
     records.set(placement.id, record);
     if (runs) {
       scriptJobs.push({

@@ -1,0 +1,90 @@
+/** pnpm patchedDependencies: applied to a private copy of the package, never to the store. */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { T } from "../../src/container/app.ts";
+import { install } from "../../src/install/install.ts";
+import { sri } from "../support/tarball.ts";
+import { makeProject, tarballOf } from "./_support.ts";
+
+const spec = { name: "num", files: { "index.js": "module.exports = 1;\n" } };
+const patch = `diff --git a/index.js b/index.js
+--- a/index.js
++++ b/index.js
+@@ -1 +1,2 @@
++// patched
+ module.exports = 1;
+`;
+
+async function patchedProject(patchText = patch) {
+  const p = await makeProject([spec]);
+  const hash = createHash("sha256").update(patch).digest("hex");
+  const integrity = sri(await tarballOf(spec));
+  fs.rmSync(path.join(p.projectDir, "package-lock.json"));
+  fs.writeFileSync(
+    path.join(p.projectDir, "package.json"),
+    JSON.stringify({ dependencies: { num: "1.0.0" } }),
+  );
+  fs.mkdirSync(path.join(p.projectDir, "patches"));
+  fs.writeFileSync(path.join(p.projectDir, "patches/num.patch"), patchText);
+  fs.writeFileSync(
+    path.join(p.projectDir, "pnpm-workspace.yaml"),
+    "patchedDependencies:\n  num@1.0.0: patches/num.patch\n",
+  );
+  fs.writeFileSync(
+    path.join(p.projectDir, "pnpm-lock.yaml"),
+    `lockfileVersion: '9.0'
+
+patchedDependencies:
+  num@1.0.0: ${hash}
+
+importers:
+
+  .:
+    dependencies:
+      num:
+        specifier: 1.0.0
+        version: 1.0.0(patch_hash=${hash})
+
+packages:
+
+  num@1.0.0:
+    resolution: {integrity: ${integrity}}
+
+snapshots:
+
+  num@1.0.0(patch_hash=${hash}): {}
+`,
+  );
+  return p;
+}
+
+test("a patched dependency gets the patch in a private copy; the store keeps the original", async () => {
+  const p = await patchedProject();
+  try {
+    await install(p.c, { projectDir: p.projectDir, client: p.client });
+    const file = path.join(p.projectDir, "node_modules/num/index.js");
+    assert.equal(fs.readFileSync(file, "utf8"), "// patched\nmodule.exports = 1;\n");
+    const record = p.c.get(T.index).get(p.c.get(T.index).keys()[0])!;
+    const stored = p.c.get(T.layout).filePath(record.files["index.js"].digest, false);
+    assert.equal(fs.readFileSync(stored, "utf8"), "module.exports = 1;\n", "the store file is untouched");
+    assert.notEqual(fs.statSync(file).ino, fs.statSync(stored).ino);
+    assert.equal((await p.c.get(T.verifier).verifyAll()).bad.length, 0);
+  } finally {
+    await p.close();
+  }
+});
+
+test("a patch file edited since the lockfile was written is an error that says to run pnpm install", async () => {
+  const p = await patchedProject(patch.replace("// patched", "// edited"));
+  try {
+    await assert.rejects(
+      install(p.c, { projectDir: p.projectDir, client: p.client }),
+      /num@1\.0\.0: .*num\.patch changed since the lockfile was written.*pnpm install/,
+    );
+  } finally {
+    await p.close();
+  }
+});
