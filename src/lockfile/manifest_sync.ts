@@ -41,8 +41,13 @@ export function findSpecifierMismatches(projectDir: string, graph: Graph): Speci
         wanted[name] = String(spec);
       }
     }
+    // pnpm (autoInstallPeers) records a project's own peerDependencies as dependencies.
+    const peers = (manifest.peerDependencies ?? {}) as Record<string, unknown>;
     const locked = importer.specifiers;
     for (const name of new Set([...Object.keys(wanted), ...Object.keys(locked)])) {
+      if (wanted[name] === undefined && peers[name] !== undefined && String(peers[name]) === locked[name]) {
+        continue;
+      }
       if (wanted[name] !== locked[name]) {
         mismatches.push({ importer: importer.path, name, manifest: wanted[name], lockfile: locked[name] });
       }

@@ -113,3 +113,33 @@ for (const fixture of ["mocha", "svelte"]) {
     assert.deepEqual(findSpecifierMismatches(dir, await readLockfile(dir)), []);
   });
 }
+
+test("pnpm records a project's own peerDependencies as dependencies (autoInstallPeers): not a mismatch", async () => {
+  const lock = `lockfileVersion: '9.0'
+
+importers:
+
+  .:
+    dependencies:
+      ms:
+        specifier: ^2.1.0
+        version: 2.1.3
+
+packages:
+
+  ms@2.1.3:
+    resolution: {integrity: sha512-x}
+
+snapshots:
+
+  ms@2.1.3: {}
+`;
+  const dir = project({ "package.json": { peerDependencies: { ms: "^2.1.0" } }, "pnpm-lock.yaml": lock });
+  assert.deepEqual(findSpecifierMismatches(dir, await readLockfile(dir)), []);
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ peerDependencies: { ms: "^3.0.0" } }));
+  assert.equal(
+    findSpecifierMismatches(dir, await readLockfile(dir)).length,
+    1,
+    "a changed peer range still is",
+  );
+});
