@@ -73,8 +73,11 @@ export class CasWriter {
     const dest = this.layout.filePath(digest, exec);
     const present = statIfComplete(dest, bytes.length);
     if (present) return { digest, exec, size: bytes.length, checkedAt: present.mtimeMs, written: false };
+    // Look again under the lock only if someone held it: an uncontended lock means no writer in this
+    // process ran since the check above (a publish from another process is harmless: same bytes).
+    const contended = this.mutex.isLocked(dest);
     return await this.mutex.run(dest, () => {
-      const again = statIfComplete(dest, bytes.length);
+      const again = contended ? statIfComplete(dest, bytes.length) : undefined;
       if (again) return { digest, exec, size: bytes.length, checkedAt: again.mtimeMs, written: false };
       const tmp = this.tempPath();
       fs.writeFileSync(tmp, bytes, { mode: casMode(exec), flag: "wx" });
