@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { SqliteDatabase, SqlRow } from "../runtime/mod.ts";
+import { type SqliteDatabase, SqliteError, type SqlRow } from "../runtime/mod.ts";
 
 /** One file of a package as the index records it. */
 export interface FileEntry {
@@ -73,6 +73,30 @@ CREATE INDEX IF NOT EXISTS packages_name_version ON packages (name, version);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
+/**
+ * Put the database in WAL mode. Switching needs an exclusive lock, and SQLite answers SQLITE_BUSY at
+ * once instead of waiting on the busy timeout when another process holds the file open (several
+ * installs opening a fresh store together): retry with backoff until the timeout.
+ */
+function switchToWal(db: SqliteDatabase, timeoutMs: number): void {
+  const current = () => String(Object.values(db.prepare("PRAGMA journal_mode").get() ?? {})[0]).toLowerCase();
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 5;; delay = Math.min(delay * 2, 200)) {
+    if (current() === "wal") return;
+    try {
+      const mode = String(Object.values(db.prepare("PRAGMA journal_mode = WAL").get() ?? {})[0])
+        .toLowerCase();
+      if (mode === "wal") return;
+      throw new Error(`the store index could not switch to WAL mode (got ${mode})`);
+    } catch (error) {
+      if (!(error instanceof SqliteError && error.code === SQLITE_BUSY) || Date.now() > deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay); // a sync sleep: this runs in a constructor
+    }
+  }
+}
+
+const SQLITE_BUSY = 5;
+
 /** The index key for a package. */
 export function packageKey(name: string, version: string, integrity?: string, source?: string): string {
   return integrity ? strongestIntegrity(integrity) : `${name}@${version}#${source ?? ""}`;
@@ -132,10 +156,7 @@ export class StoreIndex {
     this.db = db;
     db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     // WAL lets readers and one writer work at once across processes; NORMAL skips an fsync per commit.
-    const mode = db.prepare("PRAGMA journal_mode = WAL").get();
-    if (mode && String(Object.values(mode)[0]).toLowerCase() !== "wal") {
-      throw new Error(`the store index could not switch to WAL mode (got ${Object.values(mode)[0]})`);
-    }
+    switchToWal(db, busyTimeoutMs);
     db.exec("PRAGMA synchronous = NORMAL");
     db.transaction(() => db.exec(SCHEMA));
   }

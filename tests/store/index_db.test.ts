@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { loadRuntime } from "../../src/runtime/mod.ts";
+import { loadRuntime, SqliteError } from "../../src/runtime/mod.ts";
 import { packageKey, type PackageRecord, StoreIndex, strongestIntegrity } from "../../src/store/index_db.ts";
 import { tempDir } from "../support/store.ts";
 
@@ -125,4 +125,35 @@ test("package keys prefer the strongest integrity", () => {
   assert.equal(strongestIntegrity("sha1-abc sha512-def"), "sha512-def");
   assert.equal(packageKey("a", "1.0.0", "sha1-abc"), "sha1-abc");
   assert.equal(packageKey("a", "1.0.0", undefined, "file:x.tgz"), "a@1.0.0#file:x.tgz");
+});
+
+test("switching a fresh index to WAL retries when another process's switch answers 'database is locked'", async () => {
+  // Two processes switching a fresh file to WAL at once can deadlock on the lock upgrade; SQLite then
+  // answers SQLITE_BUSY at once, without waiting on the busy timeout. Scripted here: two BUSY answers.
+  const runtime = await loadRuntime();
+  const dir = tempDir();
+  const real = runtime.openSqlite(path.join(dir, "index.db"), { driver: "ffi" });
+  let busy = 2;
+  const db = Object.create(real) as typeof real;
+  db.prepare = (sql: string) => {
+    if (sql === "PRAGMA journal_mode = WAL" && busy-- > 0) {
+      return {
+        get: () => {
+          throw new SqliteError("database is locked", 5);
+        },
+        all: () => [],
+        run: () => 0,
+      };
+    }
+    return real.prepare(sql);
+  };
+  db.exec = (sql: string) => real.exec(sql);
+  db.transaction = (fn) => real.transaction(fn);
+  const index = new StoreIndex(db);
+  assert.equal(busy, -1, "both BUSY answers were retried past");
+  assert.equal(String(Object.values(real.prepare("PRAGMA journal_mode").get()!)[0]), "wal");
+  index.putMany([record("after")]);
+  assert.equal(index.get("after")?.name, "pkg-after");
+  real.close();
+  fs.rmSync(dir, { recursive: true });
 });
