@@ -212,6 +212,62 @@ export function openFfiSqlite<P>(
   return new FfiDatabase(bindings, path, readonly);
 }
 
+/** What differs between the runtimes' FFI: pointers, C strings, copying memory, SQLITE_TRANSIENT. */
+export interface PointerOps<P> {
+  /** The pointer an out-parameter (`T**`) received. */
+  pointerFrom(out: BigUint64Array): P;
+  /** A NUL-terminated string at `ptr` ("" for null). */
+  cstr(ptr: P): string;
+  /** A copy of `length` bytes at `ptr`. */
+  copy(ptr: P, length: number): Uint8Array;
+  /** SQLITE_TRANSIENT ((void*)-1) as the runtime passes the destructor argument. */
+  transient: number | bigint;
+}
+
+// deno-lint-ignore no-explicit-any
+type RawSymbols = Record<string, (...args: any[]) => any>;
+
+/**
+ * The bindings over a loaded symbol table (see symbols.ts), written once for both runtimes: each
+ * adapter only says how its FFI spells pointers and memory.
+ */
+export function bindSqlite<P>(s: RawSymbols, ops: PointerOps<P>): SqliteBindings<P> {
+  const { cstr } = ops;
+  return {
+    libraryVersion: cstr(s.sqlite3_libversion()),
+    open: (filename, out, flags) => s.sqlite3_open_v2(filename, out, flags, null),
+    pointerFrom: ops.pointerFrom,
+    close: (db) => s.sqlite3_close_v2(db),
+    errmsg: (db) => cstr(s.sqlite3_errmsg(db)),
+    busyTimeout: (db, ms) => s.sqlite3_busy_timeout(db, ms),
+    exec: (db, sql) => s.sqlite3_exec(db, sql, null, null, null),
+    prepare: (db, sql, out) => s.sqlite3_prepare_v2(db, sql, -1, out, null),
+    bindText: (stmt, i, bytes, n) => s.sqlite3_bind_text(stmt, i, bytes, n, ops.transient),
+    bindBlob: (stmt, i, bytes, n) => s.sqlite3_bind_blob(stmt, i, bytes, n, ops.transient),
+    bindInt64: (stmt, i, v) => s.sqlite3_bind_int64(stmt, i, v),
+    bindDouble: (stmt, i, v) => s.sqlite3_bind_double(stmt, i, v),
+    bindNull: (stmt, i) => s.sqlite3_bind_null(stmt, i),
+    step: (stmt) => s.sqlite3_step(stmt),
+    reset: (stmt) => s.sqlite3_reset(stmt),
+    clearBindings: (stmt) => s.sqlite3_clear_bindings(stmt),
+    finalize: (stmt) => s.sqlite3_finalize(stmt),
+    columnCount: (stmt) => s.sqlite3_column_count(stmt),
+    columnName: (stmt, i) => cstr(s.sqlite3_column_name(stmt, i)),
+    columnType: (stmt, i) => s.sqlite3_column_type(stmt, i),
+    columnInt64: (stmt, i) => s.sqlite3_column_int64(stmt, i),
+    columnDouble: (stmt, i) => s.sqlite3_column_double(stmt, i),
+    columnBytes: (stmt, i) => s.sqlite3_column_bytes(stmt, i),
+    columnData(stmt, i, kind, length) {
+      if (length === 0) return new Uint8Array(0);
+      return ops.copy(
+        kind === "text" ? s.sqlite3_column_text(stmt, i) : s.sqlite3_column_blob(stmt, i),
+        length,
+      );
+    },
+    changes: (db) => s.sqlite3_changes(db),
+  };
+}
+
 /** Library names to try, in order; `SILO_SQLITE_PATH` overrides. */
 export function sqliteLibraryCandidates(platform: string, override?: string): string[] {
   if (override) return [override];
