@@ -39,8 +39,13 @@ export interface InstallOptions {
   warn?: (message: string) => void;
   /** Injected registry client (tests: a counting loopback registry). */
   client?: RegistryClient;
-  /** Injected file importer instead of the probed one (tests: one that fails midway). */
+  /** Injected file importer instead of the probed one (tests: one that fails midway). Links on this thread. */
   importer?: FileImporter;
+  /**
+   * Threads that link packages into node_modules; 0 links on the calling thread. Default:
+   * $SILO_LINK_WORKERS, else one per core (at most 4) for installs of 64 packages or more.
+   */
+  linkWorkers?: number;
 }
 
 /** Live counters. */

@@ -12,9 +12,12 @@ import type { PackageRecord } from "../store/index_db.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { BinMap } from "../store/manifest.ts";
 
+/** The part of a package row that importing needs (link workers receive just this). */
+export type ImportableRecord = Pick<PackageRecord, "key" | "name" | "version" | "files">;
+
 /** A store file named by the index is gone (verify --repair, gc, a hand edit): re-fetch the package. */
 export class MissingStoreFileError extends Error {
-  constructor(readonly record: PackageRecord, readonly file: string, options?: ErrorOptions) {
+  constructor(readonly record: ImportableRecord, readonly file: string, options?: ErrorOptions) {
     super(`${record.name}@${record.version}: store file for ${file} is missing`, options);
     this.name = "MissingStoreFileError";
   }
@@ -60,7 +63,7 @@ export class Materializer {
    * there (a re-run over a half-built folder) are replaced: they are ours, in our node_modules.
    * With `importer`, that importer is used instead (packages whose scripts run get copies).
    */
-  importPackage(record: PackageRecord, dir: string, importer = this.#importer): number {
+  importPackage(record: ImportableRecord, dir: string, importer = this.#importer): number {
     this.ensureDir(dir);
     const importOne = (rel: string) => {
       const entry = record.files[rel];

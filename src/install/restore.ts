@@ -20,9 +20,11 @@ import { selectPackages } from "../lockfile/select.ts";
 import { chooseImporter, copyImporter } from "../link/mod.ts";
 import type { PackageRecord } from "../store/index_db.ts";
 import { pidAlive } from "../store/leases.ts";
+import { fastPathOk } from "../store/verifier.ts";
 import { binsOf } from "../store/manifest.ts";
 import { placedKeys, storeFilesIntact } from "./modified.ts";
 import { BinClaims, claimBins, Materializer, MissingStoreFileError } from "./materialize.ts";
+import { LinkPool, LinkPoolBroken, linkWorkerCount, POOL_MIN_PACKAGES } from "./link_pool.ts";
 import { type InstallPlan, type Placement, planHoisted, planIsolated, readImporterNames } from "./plan.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
 import { hasLifecycle, runScripts, type ScriptJob } from "./scripts.ts";
@@ -65,6 +67,11 @@ export async function restore(
     ? planHoisted(graph, selection)
     : planIsolated(graph, selection, { importerNames: readImporterNames(projectDir, graph) });
 
+  // Link workers start loading now, while the store is looked up (see link_pool.ts).
+  const workers = options.importer
+    ? 0
+    : options.linkWorkers ?? (plan.placements.length >= POOL_MIN_PACKAGES ? linkWorkerCount() : 0);
+  using pool = workers > 0 ? LinkPool.start(workers) : undefined;
   const store = c.get(T.store);
   const layout = c.get(T.layout);
   const client = options.client ?? new RegistryClient({
@@ -113,6 +120,11 @@ export async function restore(
     libc: c.get(T.runtime).libc,
     warn,
   });
+  pool?.configure(
+    layout.root,
+    { method: importer.method, auto: (options.importMethod ?? "auto") === "auto" },
+    warn,
+  );
   const copier = copyImporter();
   const allowed = new Set([...graph.allowedScripts, ...(options.allowScripts ?? [])]);
   const fsx = new Materializer(layout, importer);
@@ -121,13 +133,24 @@ export async function restore(
   const scriptsSkipped = new Set<string>();
   let patchConfig: Map<string, string> | undefined;
 
-  const place = (placement: Placement, record: PackageRecord): void => {
+  // Workers that cannot run (a runtime without them, a binary built without the worker) cost speed, not
+  // the install: say so once and link on this thread.
+  let brokenSaid = false;
+  const poolBroken = (error: unknown): undefined => {
+    if (!(error instanceof LinkPoolBroken)) throw error;
+    if (!brokenSaid) warn(`${error.message}; linking on the main thread instead`);
+    brokenSaid = true;
+    return undefined;
+  };
+
+  /** How a package will be placed, from its row; undefined when it is skipped (wrong platform). */
+  const prepare = (placement: Placement, record: PackageRecord) => {
     // Lockfiles may omit os/cpu/libc (pnpm drops libc): an optional package whose own package.json rules
     // this machine out is skipped, as pnpm does. Nothing links to an unplaced package.
     const misfit = placement.node.optional ? platformMismatch(record.manifest, platform) : null;
     if (misfit) {
       summary.skipped.push({ id: placement.id, reason: misfit });
-      return;
+      return undefined;
     }
     const runs = !options.ignoreScripts && allowed.has(placement.node.name) &&
       hasLifecycle(record.manifest.scripts);
@@ -143,10 +166,36 @@ export async function restore(
         patchHash,
       )
       : undefined;
+    return { dir: path.join(projectDir, placement.dir), runs, patch };
+  };
+
+  /**
+   * Import one package. With `check`, its store files must pass the verifier's fast path first, else
+   * nothing is linked and the result is "suspect". Throws MissingStoreFileError when a file is gone.
+   */
+  const importOne = async (
+    placement: Placement,
+    record: PackageRecord,
+    check: boolean,
+  ): Promise<"done" | "suspect"> => {
+    const prep = prepare(placement, record);
+    if (!prep) return "done";
+    const { dir, runs, patch } = prep;
+    let files: number;
     // A package whose scripts run may write into its own files, and a patched one is written to: they get
-    // copies, never links into the store.
-    const dir = path.join(projectDir, placement.dir);
-    progress.files += fsx.importPackage(record, dir, runs || patch ? copier : undefined);
+    // copies, never links into the store. Those few are made here; the rest by the link workers, if any.
+    const outcome = pool && !runs && !patch
+      ? await pool.link(record, dir, check).catch(poolBroken)
+      : undefined;
+    if (outcome) {
+      if (outcome.kind === "suspect") return "suspect";
+      if (outcome.kind === "missing") throw new MissingStoreFileError(record, outcome.file);
+      files = outcome.files;
+    } else {
+      if (check && !Object.values(record.files).every((entry) => fastPathOk(layout, entry))) return "suspect";
+      files = fsx.importPackage(record, dir, runs || patch ? copier : undefined);
+    }
+    progress.files += files;
     if (patch) applyPatchFile(patch, dir, `${placement.node.name}@${placement.node.version}`);
     records.set(placement.id, record);
     if (runs) {
@@ -161,17 +210,23 @@ export async function restore(
       });
     }
     progress.linked++;
+    return "done";
   };
 
-  const placeWithRepair = async (placement: Placement, record: PackageRecord): Promise<void> => {
+  /** Place a store hit (`check`) or a package just fetched, re-fetching when the store lets us down. */
+  const place = async (placement: Placement, record: PackageRecord, check: boolean): Promise<void> => {
     try {
-      place(placement, record);
+      if (await importOne(placement, record, check) === "done") return;
+      // A store file failed the fast path: hash it under the lock. One edited through some project's
+      // hardlink must not spread, so then a clean copy is fetched.
+      if (await storeFilesIntact(c, record, warn)) await importOne(placement, record, false);
+      else await importOne(placement, await fetcher.fetch(placement.node), false);
     } catch (error) {
       if (!(error instanceof MissingStoreFileError)) throw error;
       // The row is a cache miss after all: fetch again (that re-publishes the files) and import again
       // over the same folder (files already there are replaced; nested packages are left alone).
       warn(`${error.message}; fetching it again`);
-      place(placement, await fetcher.fetch(placement.node));
+      await importOne(placement, await fetcher.fetch(placement.node), false);
     }
   };
 
@@ -184,50 +239,38 @@ export async function restore(
 
   // Misses start downloading first; hits are linked while those downloads run.
   const hits: [Placement, PackageRecord][] = [];
-  const downloads: Promise<void>[] = [];
-  const placeWhenFetched = (placement: Placement, fetched: Promise<PackageRecord>) =>
-    downloads.push(
-      fetched
-        .then((record) => placeWithRepair(placement, record))
-        .catch((error) => optionalFailure(placement.node, error))
-        .catch((error) => void failures.push(error))
-        .finally(report),
-    );
+  const pending: Promise<void>[] = [];
+  const settle = (placement: Placement, work: Promise<void>): Promise<void> => {
+    const settled = work
+      .catch((error) => optionalFailure(placement.node, error))
+      .catch((error) => void failures.push(error))
+      .finally(report);
+    pending.push(settled);
+    return settled;
+  };
   for (const placement of plan.placements) {
     const hit = fetcher.lookup(placement.node);
     if (hit) hits.push([placement, hit]);
-    else placeWhenFetched(placement, fetcher.ensure(placement.node));
+    else settle(placement, fetcher.ensure(placement.node).then((record) => place(placement, record, false)));
   }
   progress.cached = hits.length;
   progress.phase = "linking";
   report();
-  const intact = new Map<string, boolean>(); // per package, however many folders it fills
   let sinceYield = 0;
   for (const [placement, hit] of hits) {
     if (failures.length) break; // the install fails anyway: stop linking
-    // A store file edited through some project's hardlink must not spread: fetch a clean copy.
-    if (!intact.has(hit.key)) intact.set(hit.key, await storeFilesIntact(c, hit, warn));
-    if (!intact.get(hit.key)) {
-      placeWhenFetched(placement, fetcher.fetch(placement.node));
-      continue;
-    }
-    try {
-      await placeWithRepair(placement, hit);
-    } catch (error) {
-      try {
-        optionalFailure(placement.node, error);
-      } catch (fatal) {
-        failures.push(fatal);
-      }
-    }
-    // Let downloads make progress between batches of synchronous linking.
+    const settled = settle(placement, place(placement, hit, true));
+    if (pool) continue; // the workers queue every package; replies come back as they finish
+    // On this thread, one package at a time (a failure stops the rest), letting downloads make progress
+    // between batches.
+    await settled;
     if (++sinceYield >= 32) {
       sinceYield = 0;
       report();
       await new Promise((r) => setImmediate(r));
     }
   }
-  await Promise.all(downloads);
+  await Promise.all(pending);
   if (failures.length) {
     await removeAsides();
     throw failures.length === 1 ? failures[0] : new AggregateError(
@@ -291,7 +334,7 @@ export async function restore(
     downloaded: fetcher.stats.downloads,
     downloadedBytes: fetcher.stats.bytes,
     files: progress.files,
-    importMethod: fsx.method,
+    importMethod: pool?.method ?? fsx.method,
     scriptsSkipped: [...scriptsSkipped].sort(),
     ms: performance.now() - started,
   });

@@ -8,9 +8,9 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import type { Libc } from "../runtime/types.ts";
 import { errorCode, ImportError } from "./errors.ts";
-import { cloneImporter, copyImporter, hardlinkImporter } from "./importers.ts";
+import { cloneImporter, copyImporter, hardlinkImporter, importerForMethod } from "./importers.ts";
 import { importerFor } from "./fallback.ts";
-import type { FileImporter, RequestedMethod, Warn } from "./types.ts";
+import type { FileImporter, ImportMethod, RequestedMethod, Warn } from "./types.ts";
 
 type Probed = "clone" | "hardlink";
 /** A probe's result: null when the method worked, else the error it threw. */
@@ -188,6 +188,27 @@ function nearestExistingDir(dir: string): string {
     }
     if (dirname(d) === d) return d;
   }
+}
+
+/** What another thread needs to rebuild an importer: the method in use and whether it was chosen by auto. */
+export interface ImporterSpec {
+  method: ImportMethod;
+  /** Chosen by "auto": falls back per file as {@linkcode importerFor} does; else failures are errors. */
+  auto: boolean;
+}
+
+/**
+ * The importer `spec` describes, without probing again (the thread that chose it already did).
+ *
+ * @example
+ * ```ts ignore
+ * const importer = importerFromSpec({ method: "hardlink", auto: true }, null, console.warn);
+ * ```
+ */
+export function importerFromSpec(spec: ImporterSpec, libc: Libc | null, warn: Warn): FileImporter {
+  const base = importerForMethod(spec.method, libc);
+  if (!base) throw new Error(`cannot ${spec.method} without libc`);
+  return spec.auto ? importerFor(base, { libc, warn }) : explicit(base);
 }
 
 /** Wrap per-file failures of an explicitly requested method in an ImportError that says what to do. */

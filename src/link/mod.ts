@@ -17,6 +17,8 @@ export { type FallbackOptions, importerFor } from "./fallback.ts";
 export {
   chooseImporter,
   type ChooseImporterOptions,
+  importerFromSpec,
+  type ImporterSpec,
   ProbeCache,
   probeMethods,
   type StoreMethods,

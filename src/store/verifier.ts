@@ -18,6 +18,18 @@ import type { StoreLayout } from "./layout.ts";
 /** How close (ms) a file's mtime must be to checkedAt for the verifier to trust it without hashing. */
 export const FAST_PATH_WINDOW_MS = 100;
 
+/**
+ * The verifier's lock-free fast path as a plain function (link workers run it without a Verifier):
+ * true when the CAS file is a regular file of the recorded size and mode whose mtime is within
+ * {@linkcode FAST_PATH_WINDOW_MS} of checkedAt.
+ */
+export function fastPathOk(layout: StoreLayout, entry: FileEntry): boolean {
+  const exec = (entry.mode & 0o111) !== 0;
+  const st = fs.lstatSync(layout.filePath(entry.digest, exec), { throwIfNoEntry: false });
+  return st !== undefined && st.isFile() && st.size === entry.size && (st.mode & 0o777) === casMode(exec) &&
+    Math.abs(st.mtimeMs - entry.checkedAt) <= FAST_PATH_WINDOW_MS;
+}
+
 /** Why a file failed. */
 export type FileProblemReason = "missing" | "modified" | "wrong-mode" | "not-a-file";
 
@@ -93,10 +105,7 @@ export class Verifier {
    * mode whose mtime is within {@linkcode FAST_PATH_WINDOW_MS} of checkedAt. False means "hash it".
    */
   fastPathOk(entry: FileEntry): boolean {
-    const exec = (entry.mode & 0o111) !== 0;
-    const st = fs.lstatSync(this.layout.filePath(entry.digest, exec), { throwIfNoEntry: false });
-    return st !== undefined && st.isFile() && st.size === entry.size && (st.mode & 0o777) === casMode(exec) &&
-      Math.abs(st.mtimeMs - entry.checkedAt) <= FAST_PATH_WINDOW_MS;
+    return fastPathOk(this.layout, entry);
   }
 
   /** Judge one file; with `repair`, a bad file is moved out of the CAS path under the lock. */
