@@ -17,11 +17,16 @@ import type { ImportableRecord } from "./materialize.ts";
 /** Main thread -> worker. */
 export type LinkRequest =
   | { type: "init"; storeRoot: string; spec: ImporterSpec }
-  | { type: "link"; id: number; record: ImportableRecord; dir: string; check: boolean };
+  | { type: "link"; id: number; record: ImportableRecord; dir: string; check: boolean }
+  | { type: "symlinks"; id: number; links: Symlink[] };
+
+/** A symlink to create: the absolute path it points to, where it goes, and what it points at. */
+export type Symlink = [target: string, at: string, kind: "dir" | "file"];
 
 /** Worker -> main thread. */
 export type LinkReply =
   | { type: "done"; id: number; files: number; method: ImporterSpec["method"] }
+  | { type: "symlinked"; id: number }
   /** `check` was set and a store file failed the verifier's fast path: nothing was linked. */
   | { type: "suspect"; id: number }
   /** The store lacks a file the row names. */
@@ -149,6 +154,27 @@ export class LinkPool {
     });
   }
 
+  /**
+   * Create `links` (replacing whatever is at each path), spread over the workers: a symlink is an inode
+   * too, and a pnpm layout has thousands.
+   */
+  async symlinks(links: Symlink[]): Promise<void> {
+    if (this.#crashed) throw this.#crashed;
+    const n = this.#workers.length;
+    await Promise.all(
+      this.#workers.map((worker, w) => {
+        const part = links.filter((_, i) => i % n === w);
+        if (part.length === 0) return;
+        const id = this.#next++;
+        return new Promise<LinkOutcome>((resolve, reject) => {
+          this.#pending.set(id, { resolve, reject, worker: w, weight: part.length });
+          this.#load[w] += part.length;
+          worker.postMessage({ type: "symlinks", id, links: part } satisfies LinkRequest);
+        });
+      }),
+    );
+  }
+
   /** Stop the workers (pending links are abandoned). */
   close(): void {
     for (const w of this.#workers) w.terminate();
@@ -171,6 +197,8 @@ export class LinkPool {
       case "done":
         this.method = reply.method;
         return pending.resolve({ kind: "done", files: reply.files });
+      case "symlinked":
+        return pending.resolve({ kind: "done", files: 0 });
       case "suspect":
         return pending.resolve({ kind: "suspect" });
       case "missing":

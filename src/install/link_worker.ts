@@ -29,7 +29,7 @@ scope.onmessage = ({ data }) => {
     ready = init(data.storeRoot, data.spec);
     return;
   }
-  ready = ready.then(() => scope.postMessage(link(data)));
+  ready = ready.then(() => scope.postMessage(data.type === "link" ? link(data) : symlinks(data)));
 };
 
 async function init(storeRoot: string, spec: Extract<LinkRequest, { type: "init" }>["spec"]): Promise<void> {
@@ -38,6 +38,20 @@ async function init(storeRoot: string, spec: Extract<LinkRequest, { type: "init"
   layout = new StoreLayout(storeRoot);
   importer = importerFromSpec(spec, libc, (message) => scope.postMessage({ type: "warn", message }));
   fsx = new Materializer(layout, importer);
+}
+
+function symlinks(job: Extract<LinkRequest, { type: "symlinks" }>): LinkReply {
+  try {
+    for (const [target, at, kind] of job.links) fsx!.symlink(target, at, kind);
+    return { type: "symlinked", id: job.id };
+  } catch (error) {
+    return failed(job.id, error);
+  }
+}
+
+function failed(id: number, error: unknown): LinkReply {
+  const e = error as { message?: string; code?: string; name?: string };
+  return { type: "failed", id, message: String(e.message ?? error), code: e.code, name: e.name };
 }
 
 function link(job: Extract<LinkRequest, { type: "link" }>): LinkReply {
@@ -51,7 +65,6 @@ function link(job: Extract<LinkRequest, { type: "link" }>): LinkReply {
     return { type: "done", id, files, method: importer!.method };
   } catch (error) {
     if (error instanceof MissingStoreFileError) return { type: "missing", id, file: error.file };
-    const e = error as { message?: string; code?: string; name?: string };
-    return { type: "failed", id, message: String(e.message ?? error), code: e.code, name: e.name };
+    return failed(id, error);
   }
 }

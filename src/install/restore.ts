@@ -24,7 +24,7 @@ import { fastPathOk } from "../store/verifier.ts";
 import { binsOf } from "../store/manifest.ts";
 import { placedKeys, storeFilesIntact } from "./modified.ts";
 import { BinClaims, claimBins, Materializer, MissingStoreFileError } from "./materialize.ts";
-import { LinkPool, LinkPoolBroken, linkWorkerCount, POOL_MIN_PACKAGES } from "./link_pool.ts";
+import { LinkPool, LinkPoolBroken, linkWorkerCount, POOL_MIN_PACKAGES, type Symlink } from "./link_pool.ts";
 import { type InstallPlan, type Placement, planHoisted, planIsolated, readImporterNames } from "./plan.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
 import { hasLifecycle, runScripts, type ScriptJob } from "./scripts.ts";
@@ -141,6 +141,14 @@ export async function restore(
     if (!brokenSaid) warn(`${error.message}; linking on the main thread instead`);
     brokenSaid = true;
     return undefined;
+  };
+
+  const makeSymlinks = async (list: Symlink[]): Promise<void> => {
+    if (pool && list.length > 0) {
+      const made = await pool.symlinks(list).then(() => true, poolBroken);
+      if (made) return;
+    }
+    for (const [target, at, kind] of list) fsx.symlink(target, at, kind);
   };
 
   /** How a package will be placed, from its row; undefined when it is skipped (wrong platform). */
@@ -283,7 +291,9 @@ export async function restore(
   // Symlinks: workspaces, link: deps, and the isolated layout's dependency links.
   const failed = new Set(plan.placements.filter((p) => !records.has(p.id)).map((p) => p.dir));
   const links = plan.links.filter((link) => !failed.has(link.target));
-  for (const link of links) fsx.symlink(path.join(projectDir, link.target), path.join(projectDir, link.path));
+  await makeSymlinks(
+    links.map((l) => [path.join(projectDir, l.target), path.join(projectDir, l.path), "dir"]),
+  );
   summary.links = links.length;
 
   // .bin links, from the row's manifest (or package.json on disk for linked folders). Claims are settled
@@ -306,7 +316,7 @@ export async function restore(
     );
     for (const [at, target] of owned) binLinks.set(at, target);
   }
-  for (const [at, target] of binLinks) fsx.symlink(target, at, "file");
+  await makeSymlinks([...binLinks].map(([at, target]) => [target, at, "file"]));
   summary.bins = binLinks.size;
 
   if (scriptJobs.length) {
