@@ -245,7 +245,8 @@ export async function restore(
     summary.skipped.push({ id: `${node.name}@${node.version}`, reason: "fetch failed (optional)" });
   };
 
-  // Misses start downloading first; hits are linked while those downloads run.
+  // Misses start downloading first; hits are linked while those downloads run (by the workers as soon as
+  // they are found, else afterwards on this thread).
   const hits: [Placement, PackageRecord][] = [];
   const pending: Promise<void>[] = [];
   const settle = (placement: Placement, work: Promise<void>): Promise<void> => {
@@ -258,20 +259,26 @@ export async function restore(
   };
   for (const placement of plan.placements) {
     const hit = fetcher.lookup(placement.node);
-    if (hit) hits.push([placement, hit]);
-    else settle(placement, fetcher.ensure(placement.node).then((record) => place(placement, record, false)));
+    if (!hit) {
+      settle(
+        placement,
+        fetcher.ensure(placement.node).then((record) => place(placement, record, false)),
+      );
+    } else if (pool) {
+      // The workers start on it now, while the rest is looked up.
+      progress.cached++;
+      settle(placement, place(placement, hit, true));
+    } else hits.push([placement, hit]);
   }
-  progress.cached = hits.length;
+  progress.cached += hits.length;
   progress.phase = "linking";
   report();
+  // Without workers: one package at a time on this thread (a failure stops the rest), letting downloads
+  // make progress between batches.
   let sinceYield = 0;
   for (const [placement, hit] of hits) {
     if (failures.length) break; // the install fails anyway: stop linking
-    const settled = settle(placement, place(placement, hit, true));
-    if (pool) continue; // the workers queue every package; replies come back as they finish
-    // On this thread, one package at a time (a failure stops the rest), letting downloads make progress
-    // between batches.
-    await settled;
+    await settle(placement, place(placement, hit, true));
     if (++sinceYield >= 32) {
       sinceYield = 0;
       report();
@@ -340,7 +347,7 @@ export async function restore(
   report();
   Object.assign(summary, {
     packages: records.size,
-    fromStore: hits.length,
+    fromStore: progress.cached,
     downloaded: fetcher.stats.downloads,
     downloadedBytes: fetcher.stats.bytes,
     files: progress.files,
