@@ -1,8 +1,9 @@
 /**
  * Link workers: whole packages are imported from the store on other threads. Filling node_modules is
  * one inode-creating syscall after another, and the kernel does that work on the calling thread, so
- * one JS thread leaves the other cores idle. Measured on the 2-CPU ext4 bench machine (mocha, 2,349
- * mkdirs + 16,578 links replayed right after `rm -rf`): 1 thread 594-921 ms, 2 threads 352-543 ms.
+ * one JS thread leaves the other cores idle. Measured on the 2-CPU ext4 bench machine (mocha's 2,349
+ * mkdirs + 16,578 links replayed by a Python script right after `rm -rf`): 1 thread 594-921 ms,
+ * 2 threads 352-543 ms.
  *
  * Each package goes to one worker whole (its package.json still lands last); two workers may create
  * the same parent folder, which the Materializer tolerates (EEXIST).
@@ -45,7 +46,7 @@ export const POOL_MIN_PACKAGES = 64;
 
 /**
  * How many link workers to start: $SILO_LINK_WORKERS if set (0 turns them off), else one per core,
- * at most 4 (past that the filesystem, not the CPU, is the limit).
+ * at most 4 (a guess: only 2 cores were measured; each worker is another isolate's memory).
  */
 export function linkWorkerCount(env: Record<string, string | undefined> = process.env): number {
   const fromEnv = env.SILO_LINK_WORKERS;
