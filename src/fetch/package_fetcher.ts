@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { PackageNode } from "../lockfile/graph.ts";
 import { packageKey, type PackageRecord } from "../store/index_db.ts";
-import type { Store } from "../store/store.ts";
+import type { AddOptions, Store } from "../store/store.ts";
 import { downloadWithRetry, TransientFetchError } from "./download.ts";
 import type { RegistryClient } from "./registry.ts";
 import { SingleFlight } from "./single_flight.ts";
@@ -39,6 +39,8 @@ export interface PackageFetcherOptions {
    * install (or two installs) make one download per tarball: the container hands out one.
    */
   flights?: Flights;
+  /** Who unpacks downloaded tarballs into the store (default: this thread). See {@linkcode AddOptions}. */
+  ingest?: AddOptions["ingest"];
   /** Called after each download completes. */
   onDownload?: (node: PackageNode, bytes: number) => void;
 }
@@ -194,6 +196,7 @@ export class PackageFetcher {
             name: node.name,
             version: node.version,
             source: url,
+            ingest: this.#options.ingest,
           });
         } catch (error) {
           // A body that ends early is usually the network: download again. Bad bytes are not retried.

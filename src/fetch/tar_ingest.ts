@@ -8,8 +8,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
+import { finished, pipeline } from "node:stream/promises";
+import { createGunzip, gunzipSync } from "node:zlib";
 import tar from "tar-stream";
 import type { CasWriter } from "../store/cas.ts";
 import type { FileMap, PackageManifest } from "../store/index_db.ts";
@@ -174,8 +174,25 @@ export async function ingestTarball(
     }
   }
   const extract = tar.extract();
-  const piping = pipeline(Readable.from(tap()), createGunzip(), extract);
+  // Bytes already in memory (a worker's job) are gunzipped in one native call and handed to the tar
+  // parser as one chunk: no gunzip stream, and each entry's body arrives whole.
+  const piping = source instanceof Uint8Array
+    ? unpackWhole(source)
+    : pipeline(Readable.from(tap()), createGunzip(), extract);
   piping.catch(() => {}); // surfaced through the entry loop and the await below
+  async function unpackWhole(bytes: Uint8Array): Promise<void> {
+    tarballHash.update(bytes);
+    compressedBytes = bytes.length;
+    try {
+      extract.end(gunzipSync(bytes, { maxOutputLength: limit() + 1 }));
+    } catch (error) {
+      const tooBig = (error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
+      const failure = tooBig ? tooLarge(limit() + 1) : error as Error;
+      extract.destroy(failure);
+      throw failure;
+    }
+    await finished(extract);
+  }
 
   try {
     for await (const entry of extract) {
@@ -207,7 +224,7 @@ export async function ingestTarball(
       let stored;
       if (size > STREAM_THRESHOLD) stored = await streamToStore(body, cas, exec, size, label);
       else {
-        const bytes = await readEntry(body, size, label, relative);
+        const bytes = await readEntry(body, size, label, relative, source instanceof Uint8Array);
         stored = await cas.writeBytes(bytes, exec);
         if (relative === "package.json") result.manifest = manifestOf(bytes);
       }
@@ -284,10 +301,19 @@ async function readEntry(
   size: number,
   label: string,
   name: string,
+  owned: boolean,
 ): Promise<Uint8Array> {
-  const bytes = new Uint8Array(size);
+  let bytes: Uint8Array | undefined;
   let offset = 0;
   for await (const chunk of entry) {
+    // A whole tarball in memory comes out as one chunk per entry, a view of a buffer nobody reuses: keep
+    // it. A streaming gunzip's buffers belong to the runtime's zlib, so those are copied.
+    if (!bytes && owned && chunk.length === size) {
+      bytes = chunk;
+      offset = size;
+      continue;
+    }
+    bytes ??= new Uint8Array(size);
     if (offset + chunk.length > size) {
       throw new TarballError("corrupt", label, `tar entry ${name} is longer than its header says`);
     }
@@ -295,7 +321,7 @@ async function readEntry(
     offset += chunk.length;
   }
   if (offset !== size) throw new TarballError("truncated", label, `tar entry ${name} ended early`);
-  return bytes;
+  return bytes ?? new Uint8Array(0);
 }
 
 async function streamToStore(

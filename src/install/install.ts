@@ -42,10 +42,11 @@ export interface InstallOptions {
   /** Injected file importer instead of the probed one (tests: one that fails midway). Links on this thread. */
   importer?: FileImporter;
   /**
-   * Threads that link packages into node_modules; 0 links on the calling thread. Default:
-   * $SILO_LINK_WORKERS, else one per core (at most 4) for installs of 64 packages or more.
+   * Threads that unpack downloaded tarballs into the store and link packages into node_modules; 0 does
+   * both on the calling thread. Default: $SILO_WORKERS, else one per core (at most 4) for installs of 64
+   * packages or more.
    */
-  linkWorkers?: number;
+  workers?: number;
 }
 
 /** Live counters. */

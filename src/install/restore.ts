@@ -24,7 +24,7 @@ import { fastPathOk } from "../store/verifier.ts";
 import { binsOf } from "../store/manifest.ts";
 import { placedKeys, storeFilesIntact } from "./modified.ts";
 import { BinClaims, claimBins, Materializer, MissingStoreFileError } from "./materialize.ts";
-import { LinkPool, LinkPoolBroken, linkWorkerCount, POOL_MIN_PACKAGES, type Symlink } from "./link_pool.ts";
+import { POOL_MIN_PACKAGES, type Symlink, workerCount, WorkerPool, WorkerPoolBroken } from "./worker_pool.ts";
 import { type InstallPlan, type Placement, planHoisted, planIsolated, readImporterNames } from "./plan.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
 import { hasLifecycle, runScripts, type ScriptJob } from "./scripts.ts";
@@ -67,11 +67,11 @@ export async function restore(
     ? planHoisted(graph, selection)
     : planIsolated(graph, selection, { importerNames: readImporterNames(projectDir, graph) });
 
-  // Link workers start loading now, while the store is looked up (see link_pool.ts).
+  // Workers start loading now, while the store is looked up (see worker_pool.ts).
   const workers = options.importer
     ? 0
-    : options.linkWorkers ?? (plan.placements.length >= POOL_MIN_PACKAGES ? linkWorkerCount() : 0);
-  using pool = workers > 0 ? LinkPool.start(workers) : undefined;
+    : options.workers ?? (plan.placements.length >= POOL_MIN_PACKAGES ? workerCount() : 0);
+  using pool = workers > 0 ? WorkerPool.start(workers) : undefined;
   const store = c.get(T.store);
   const layout = c.get(T.layout);
   const client = options.client ?? new RegistryClient({
@@ -84,6 +84,7 @@ export async function restore(
     offline: options.offline,
     allowMissingIntegrity: options.allowMissingIntegrity,
     flights: c.get(T.flights),
+    ingest: pool && ((source, cas, ingestOptions) => pool.ingest(source, cas, ingestOptions)),
   });
   // Invariant 7: lease every key before linking starts; dropped however this function ends (a killed
   // process's lease is reclaimed once its pid is gone).
@@ -123,6 +124,7 @@ export async function restore(
   pool?.configure(
     layout.root,
     { method: importer.method, auto: (options.importMethod ?? "auto") === "auto" },
+    c.get(T.hasher).name,
     warn,
   );
   const copier = copyImporter();
@@ -137,7 +139,7 @@ export async function restore(
   // the install: say so once and link on this thread.
   let brokenSaid = false;
   const poolBroken = (error: unknown): undefined => {
-    if (!(error instanceof LinkPoolBroken)) throw error;
+    if (!(error instanceof WorkerPoolBroken)) throw error;
     if (!brokenSaid) warn(`${error.message}; linking on the main thread instead`);
     brokenSaid = true;
     return undefined;

@@ -35,6 +35,8 @@ export interface AddOptions
   key?: string;
   /** Clock, for tests. */
   now?: number;
+  /** Who unpacks the tarball into the CAS: {@linkcode ingestTarball} here, or a worker pool's. */
+  ingest?: typeof ingestTarball;
 }
 
 /** What an add did. */
@@ -71,7 +73,8 @@ export class Store {
   /** Ingest a .tgz stream; the index row is written only after every file is in place and integrity matched. */
   async addTarball(source: TarballSource, options: AddOptions = {}): Promise<AddResult> {
     const label = options.name ? `${options.name}@${options.version ?? "?"}` : (options.source ?? "tarball");
-    const ingested = await ingestTarball(source, this.cas, {
+    const ingest = options.ingest ?? ingestTarball;
+    const ingested = await ingest(source, this.cas, {
       label,
       integrity: options.integrity,
       maxUnpackedBytes: options.maxUnpackedBytes,

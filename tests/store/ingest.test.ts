@@ -147,34 +147,37 @@ const cases: BadCase[] = [
   },
 ];
 
+// A download is streamed in chunks; a worker's job (and a file read whole) is one buffer: two code paths.
 for (const bad of cases) {
-  test(`bad tarball: ${bad.name} -> clear error or skipped entry, nothing bad indexed, verify clean`, async () => {
-    const { c, cleanup } = await testContainer();
-    const store = c.get(T.store);
-    const tgz = await bad.tgz();
-    const add = store.addTarball(chunked(tgz, 512), {
-      name: "evil",
-      version: "1.0.0",
-      integrity: bad.integrity?.(tgz),
-      maxUnpackedBytes: bad.maxUnpackedBytes,
+  for (const form of ["streamed", "whole"] as const) {
+    test(`bad tarball (${form}): ${bad.name} -> clear error or skipped entry, nothing bad indexed, verify clean`, async () => {
+      const { c, cleanup } = await testContainer();
+      const store = c.get(T.store);
+      const tgz = await bad.tgz();
+      const add = store.addTarball(form === "whole" ? tgz : chunked(tgz, 512), {
+        name: "evil",
+        version: "1.0.0",
+        integrity: bad.integrity?.(tgz),
+        maxUnpackedBytes: bad.maxUnpackedBytes,
+      });
+      if (bad.kind) {
+        const error = await add.then(() => undefined, (e) => e);
+        assert.ok(error instanceof TarballError, `expected a TarballError, got ${error}`);
+        assert.equal(error.kind, bad.kind);
+        assert.match(error.message, /^evil@1\.0\.0: /, "the error names the package");
+        if (bad.error) assert.match(error.message, bad.error);
+        assert.deepEqual(c.get(T.index).keys(), [], "nothing indexed on failure");
+      } else {
+        const { record, skipped } = await add;
+        for (const p of bad.absent ?? []) assert.equal(record.files[p], undefined);
+        assert.equal(skipped.length, 1);
+      }
+      const report = await c.get(T.verifier).verifyAll();
+      assert.equal(report.bad.length, 0, "the store verifies clean afterwards");
+      assert.equal(fs.existsSync("/tmp/escape.js"), false);
+      cleanup();
     });
-    if (bad.kind) {
-      const error = await add.then(() => undefined, (e) => e);
-      assert.ok(error instanceof TarballError, `expected a TarballError, got ${error}`);
-      assert.equal(error.kind, bad.kind);
-      assert.match(error.message, /^evil@1\.0\.0: /, "the error names the package");
-      if (bad.error) assert.match(error.message, bad.error);
-      assert.deepEqual(c.get(T.index).keys(), [], "nothing indexed on failure");
-    } else {
-      const { record, skipped } = await add;
-      for (const p of bad.absent ?? []) assert.equal(record.files[p], undefined);
-      assert.equal(skipped.length, 1);
-    }
-    const report = await c.get(T.verifier).verifyAll();
-    assert.equal(report.bad.length, 0, "the store verifies clean afterwards");
-    assert.equal(fs.existsSync("/tmp/escape.js"), false);
-    cleanup();
-  });
+  }
 }
 
 test("the sticky bit is dropped: the file is stored as a plain executable", async () => {
@@ -187,22 +190,28 @@ test("the sticky bit is dropped: the file is stored as a plain executable", asyn
   cleanup();
 });
 
-test("the bomb guard counts real output: a big native binary first in the tarball is not a bomb", async () => {
-  const { c, cleanup } = await testContainer();
-  // Incompressible bytes: the header declares 10 MiB while little compressed data has been read yet.
-  const binary = new Uint8Array(10 * 1024 * 1024);
-  for (let i = 0; i < binary.length; i += 65536) crypto.getRandomValues(binary.subarray(i, i + 65536));
-  const tgz = await tgzOf([{ name: "package/native.node", content: binary }, pkgJson]);
-  const { record } = await c.get(T.store).addTarball(chunked(tgz, 16 * 1024), { ratioFloor: 1024 * 1024 });
-  assert.equal(record.files["native.node"].digest, sha512Hex(binary));
+for (const form of ["streamed", "whole"] as const) {
+  test(`the bomb guard counts real output (${form}): a big native binary first in the tarball is not a bomb`, async () => {
+    const { c, cleanup } = await testContainer();
+    const source = (tgz: Uint8Array) => form === "whole" ? tgz : chunked(tgz, 16 * 1024);
+    // Incompressible bytes: the header declares 10 MiB while little compressed data has been read yet.
+    const binary = new Uint8Array(10 * 1024 * 1024);
+    for (let i = 0; i < binary.length; i += 65536) crypto.getRandomValues(binary.subarray(i, i + 65536));
+    const tgz = await tgzOf([{ name: "package/native.node", content: binary }, pkgJson]);
+    const { record } = await c.get(T.store).addTarball(source(tgz), { ratioFloor: 1024 * 1024 });
+    assert.equal(record.files["native.node"].digest, sha512Hex(binary));
 
-  const zeros = await tgzOf([{ name: "package/zeros", content: new Uint8Array(10 * 1024 * 1024) }, pkgJson]);
-  const bomb = await c.get(T.store).addTarball(chunked(zeros, 16 * 1024), {
-    ratioFloor: 1024 * 1024,
-    name: "z",
-    version: "1.0.0",
-  })
-    .then(() => undefined, (e) => e);
-  assert.ok(bomb instanceof TarballError && bomb.kind === "too-large", String(bomb));
-  cleanup();
-});
+    const zeros = await tgzOf([
+      { name: "package/zeros", content: new Uint8Array(10 * 1024 * 1024) },
+      pkgJson,
+    ]);
+    const bomb = await c.get(T.store).addTarball(source(zeros), {
+      ratioFloor: 1024 * 1024,
+      name: "z",
+      version: "1.0.0",
+    })
+      .then(() => undefined, (e) => e);
+    assert.ok(bomb instanceof TarballError && bomb.kind === "too-large", String(bomb));
+    cleanup();
+  });
+}

@@ -33,11 +33,12 @@ export interface MemoryPackage {
 /**
  * What the server does with one request to a scripted path:
  * a number answers with that status; "truncate" sends half the body then ends the
- * connection; "reset" sends half then destroys the socket; "stall" sends headers and half
- * the body, then nothing more; "stall-headers" sends nothing at all; "ok" serves normally;
+ * connection; "reset" sends half then destroys the socket; "short" sends half as a complete
+ * response (no content-length: only the tarball's own bytes show it is cut); "stall" sends headers
+ * and half the body, then nothing more; "stall-headers" sends nothing at all; "ok" serves normally;
  * `{ redirect }` answers 302 to that URL.
  */
-export type Behaviour = number | "truncate" | "reset" | "stall" | "stall-headers" | "ok" | {
+export type Behaviour = number | "truncate" | "reset" | "short" | "stall" | "stall-headers" | "ok" | {
   redirect: string;
 };
 
@@ -239,6 +240,10 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     }
     if (!body) return notFound(res);
 
+    if (behaviour === "short") {
+      res.writeHead(200, { "content-type": type });
+      return void res.end(body.subarray(0, Math.floor(body.byteLength / 2)));
+    }
     res.writeHead(200, { "content-type": type, "content-length": String(body.byteLength) });
     if (req.method === "HEAD") return void res.end();
     if (behaviour === "ok") return void res.end(body);

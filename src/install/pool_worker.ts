@@ -1,17 +1,22 @@
 /**
- * A link worker: imports whole packages from the store into node_modules on its own thread, so the
- * kernel's per-inode work (mkdir, link, clone) runs on every core. See link_pool.ts for the protocol.
- * Imports only light modules: it starts while the main thread is still reading the lockfile.
+ * An install worker: unpacks tarballs into the store and imports whole packages from it into
+ * node_modules on its own thread, so hashing and the kernel's per-inode work (create, mkdir, link,
+ * clone) run on every core. See worker_pool.ts for the protocol. Imports only light modules: it starts
+ * while the main thread is still reading the lockfile.
  *
  * @module
  */
 import { importerFromSpec } from "../link/mod.ts";
 import type { FileImporter } from "../link/mod.ts";
 import type { Libc } from "../runtime/types.ts";
+import { CasWriter } from "../store/cas.ts";
+import { createNativeHasher, createWasmHasher } from "../store/hasher.ts";
+import { KeyedMutex } from "../store/keyed_mutex.ts";
 import { StoreLayout } from "../store/layout.ts";
 import { fastPathOk } from "../store/verifier.ts";
+import { ingestTarball, TarballError } from "../fetch/tar_ingest.ts";
 import { Materializer, MissingStoreFileError } from "./materialize.ts";
-import type { LinkReply, LinkRequest } from "./link_pool.ts";
+import type { LinkReply, LinkRequest } from "./worker_pool.ts";
 
 const scope = globalThis as unknown as {
   onmessage: ((event: MessageEvent<LinkRequest>) => void) | null;
@@ -21,16 +26,37 @@ const scope = globalThis as unknown as {
 let layout: StoreLayout | undefined;
 let fsx: Materializer | undefined;
 let importer: FileImporter | undefined;
+let hasherName: Extract<LinkRequest, { type: "init" }>["hasher"] = "native";
+let cas: Promise<CasWriter> | undefined;
 /** Requests that arrive while libc is loading wait here, in order. */
 let ready: Promise<void> = Promise.resolve();
 
 scope.onmessage = ({ data }) => {
-  if (data.type === "init") {
-    ready = init(data.storeRoot, data.spec);
-    return;
+  switch (data.type) {
+    case "init":
+      hasherName = data.hasher;
+      ready = init(data.storeRoot, data.spec);
+      return;
+    case "ingest":
+      // Unpacking awaits between chunks: links queued behind it wait, so one chain keeps replies in order.
+      ready = ready.then(async () => scope.postMessage(await ingest(data)));
+      return;
+    default:
+      ready = ready.then(() => scope.postMessage(data.type === "link" ? link(data) : symlinks(data)));
   }
-  ready = ready.then(() => scope.postMessage(data.type === "link" ? link(data) : symlinks(data)));
 };
+
+async function ingest(job: Extract<LinkRequest, { type: "ingest" }>): Promise<LinkReply> {
+  try {
+    // Its own in-process lock: across workers, the CAS writer's cross-process rules hold (temp + rename).
+    cas ??= (hasherName === "hash-wasm" ? createWasmHasher() : Promise.resolve(createNativeHasher()))
+      .then((hasher) => new CasWriter(layout!, hasher, new KeyedMutex()));
+    const result = await ingestTarball(job.tarball, await cas, job.options);
+    return { type: "ingested", id: job.id, result };
+  } catch (error) {
+    return failed(job.id, error);
+  }
+}
 
 async function init(storeRoot: string, spec: Extract<LinkRequest, { type: "init" }>["spec"]): Promise<void> {
   let libc: Libc | null = null;
@@ -51,7 +77,8 @@ function symlinks(job: Extract<LinkRequest, { type: "symlinks" }>): LinkReply {
 
 function failed(id: number, error: unknown): LinkReply {
   const e = error as { message?: string; code?: string; name?: string };
-  return { type: "failed", id, message: String(e.message ?? error), code: e.code, name: e.name };
+  const tarball = error instanceof TarballError ? { kind: error.kind, package: error.package } : undefined;
+  return { type: "failed", id, message: String(e.message ?? error), code: e.code, name: e.name, tarball };
 }
 
 function link(job: Extract<LinkRequest, { type: "link" }>): LinkReply {
