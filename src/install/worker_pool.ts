@@ -69,6 +69,12 @@ type Outcome = LinkOutcome | { kind: "ingested"; result: IngestResult };
  */
 export const WORKER_TARBALL_MAX = 16 * 1024 * 1024;
 
+/**
+ * Downloads outrun unpacking (mocha on loopback: 450 tarballs queued at once), so bodies wait in their
+ * sockets, holding their download slots, while this many bytes of tarballs are queued for the workers.
+ */
+const QUEUED_BYTES_MAX = 64 * 1024 * 1024;
+
 /** Packages below this count are linked on the main thread: starting workers would cost more. */
 export const POOL_MIN_PACKAGES = 64;
 
@@ -134,6 +140,8 @@ export class WorkerPool {
   #next = 0;
   #warn: (message: string) => void = () => {};
   #crashed: WorkerPoolBroken | undefined;
+  #queuedBytes = 0;
+  #unqueued: (() => void)[] = [];
   /** The method the workers last reported (an auto importer may downgrade mid-install). */
   method: ImporterSpec["method"] | undefined;
 
@@ -178,9 +186,11 @@ export class WorkerPool {
    * a pool that cannot run, is ingested here through `cas` instead.
    */
   async ingest(source: TarballSource, cas: CasWriter, options: IngestOptions): Promise<IngestResult> {
+    while (this.#queuedBytes >= QUEUED_BYTES_MAX) await new Promise<void>((r) => this.#unqueued.push(r));
     const read = await readUpTo(source, WORKER_TARBALL_MAX);
     if ("rest" in read || this.#crashed) return await ingestTarball(read.rest ?? read.whole, cas, options);
     const whole = read.whole;
+    this.#queuedBytes += whole.length;
     try {
       const outcome = await this.#send(
         (id) => ({ type: "ingest", id, tarball: whole, options }),
@@ -190,6 +200,9 @@ export class WorkerPool {
     } catch (error) {
       if (!(error instanceof WorkerPoolBroken)) throw error;
       return await ingestTarball(whole, cas, options);
+    } finally {
+      this.#queuedBytes -= whole.length;
+      for (const wake of this.#unqueued.splice(0)) wake();
     }
   }
 
@@ -241,12 +254,15 @@ export class WorkerPool {
     );
   }
 
-  /** Stop the workers (pending links are abandoned). */
+  /** Stop the workers (pending jobs are rejected). */
   close(): void {
     for (const w of this.#workers) w.terminate();
-    const error = new Error("the link pool was closed");
+    const error = new Error("the worker pool was closed");
     for (const p of this.#pending.values()) p.reject(error);
     this.#pending.clear();
+    // Ingests still waiting for room unpack on their own thread (the fallback of a pool that cannot run).
+    this.#crashed ??= new WorkerPoolBroken("the worker pool was closed");
+    for (const wake of this.#unqueued.splice(0)) wake();
   }
 
   [Symbol.dispose](): void {
