@@ -9,14 +9,11 @@
 import { importerFromSpec } from "../link/mod.ts";
 import type { FileImporter } from "../link/mod.ts";
 import type { Libc } from "../runtime/types.ts";
-import { CasWriter } from "../store/cas.ts";
-import { createNativeHasher, createWasmHasher } from "../store/hasher.ts";
-import { KeyedMutex } from "../store/keyed_mutex.ts";
 import { StoreLayout } from "../store/layout.ts";
 import { fastPathOk } from "../store/verifier.ts";
-import { ingestTarball, TarballError } from "../fetch/tar_ingest.ts";
 import { Materializer, MissingStoreFileError } from "./materialize.ts";
 import type { LinkReply, LinkRequest } from "./worker_pool.ts";
+import type { IngestResult, TarballError } from "../fetch/tar_ingest.ts";
 
 const scope = globalThis as unknown as {
   onmessage: ((event: MessageEvent<LinkRequest>) => void) | null;
@@ -27,7 +24,7 @@ let layout: StoreLayout | undefined;
 let fsx: Materializer | undefined;
 let importer: FileImporter | undefined;
 let hasherName: Extract<LinkRequest, { type: "init" }>["hasher"] = "native";
-let cas: Promise<CasWriter> | undefined;
+let ingester: Promise<(job: Extract<LinkRequest, { type: "ingest" }>) => Promise<IngestResult>> | undefined;
 /** Requests that arrive while libc is loading wait here, in order. */
 let ready: Promise<void> = Promise.resolve();
 
@@ -48,14 +45,30 @@ scope.onmessage = ({ data }) => {
 
 async function ingest(job: Extract<LinkRequest, { type: "ingest" }>): Promise<LinkReply> {
   try {
-    // Its own in-process lock: across workers, the CAS writer's cross-process rules hold (temp + rename).
-    cas ??= (hasherName === "hash-wasm" ? createWasmHasher() : Promise.resolve(createNativeHasher()))
-      .then((hasher) => new CasWriter(layout!, hasher, new KeyedMutex()));
-    const result = await ingestTarball(job.tarball, await cas, job.options);
-    return { type: "ingested", id: job.id, result };
+    ingester ??= loadIngester();
+    return { type: "ingested", id: job.id, result: await (await ingester)(job) };
   } catch (error) {
     return failed(job.id, error);
   }
+}
+
+/**
+ * The unpacking code (tar, gzip, hashing) loads on the first tarball: a hot install has none, and every
+ * module a worker loads delays its first link.
+ */
+async function loadIngester() {
+  const [{ CasWriter }, { createNativeHasher, createWasmHasher }, { KeyedMutex }, { ingestTarball }] =
+    await Promise
+      .all([
+        import("../store/cas.ts"),
+        import("../store/hasher.ts"),
+        import("../store/keyed_mutex.ts"),
+        import("../fetch/tar_ingest.ts"),
+      ]);
+  const hasher = hasherName === "hash-wasm" ? await createWasmHasher() : createNativeHasher();
+  // Its own in-process lock: across workers, the CAS writer's cross-process rules hold (temp + rename).
+  const cas = new CasWriter(layout!, hasher, new KeyedMutex());
+  return (job: Extract<LinkRequest, { type: "ingest" }>) => ingestTarball(job.tarball, cas, job.options);
 }
 
 async function init(storeRoot: string, spec: Extract<LinkRequest, { type: "init" }>["spec"]): Promise<void> {
@@ -77,7 +90,10 @@ function symlinks(job: Extract<LinkRequest, { type: "symlinks" }>): LinkReply {
 
 function failed(id: number, error: unknown): LinkReply {
   const e = error as { message?: string; code?: string; name?: string };
-  const tarball = error instanceof TarballError ? { kind: error.kind, package: error.package } : undefined;
+  // A TarballError (by shape: its module loads lazily) keeps its kind, so the main thread can rebuild it.
+  const tarball = e.name === "TarballError"
+    ? { kind: (error as TarballError).kind, package: (error as TarballError).package }
+    : undefined;
   return { type: "failed", id, message: String(e.message ?? error), code: e.code, name: e.name, tarball };
 }
 
