@@ -98,7 +98,7 @@ export async function install(
 ): Promise<InstallSummary> {
   const started = performance.now();
   const projectDir = path.resolve(options.projectDir);
-  const { lock, hash, upToDate } = checkUpToDate(projectDir, {
+  const { lock, hash, upToDate } = await checkUpToDate(projectDir, {
     prod: !!options.prod,
     method: options.importMethod ?? "auto",
   });

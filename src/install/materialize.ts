@@ -69,9 +69,11 @@ export class Materializer {
       const entry = record.files[rel];
       const exec = (entry.mode & 0o111) !== 0;
       const src = this.#layout.filePath(entry.digest, exec);
-      const dest = path.join(dir, rel);
+      // `dir` is absolute and normalized, `rel` a checked tar path (no "..", no empty segments): plain
+      // concatenation, not path.join, on this per-file path.
+      const dest = `${dir}${path.sep}${rel}`;
       const slash = rel.lastIndexOf("/");
-      if (slash > 0) this.ensureDir(path.join(dir, rel.slice(0, slash)));
+      if (slash > 0) this.ensureDir(`${dir}${path.sep}${rel.slice(0, slash)}`);
       const mode = exec ? 0o555 : 0o444;
       try {
         importer.importFile(src, dest, mode);

@@ -37,7 +37,10 @@ export class StoreLayout {
 
   /** The CAS path of a sha512 hex digest; executables are a separate inode with `-exec`. */
   filePath(digest: string, exec: boolean): string {
-    return path.join(this.files, digest.slice(0, 2), exec ? `${digest.slice(2)}-exec` : digest.slice(2));
+    // Concatenated, not path.join: called once or twice per file of every install, and nothing here needs
+    // normalizing (`files` is resolved, a digest is hex).
+    const shard = `${this.files}${path.sep}${digest.slice(0, 2)}${path.sep}${digest.slice(2)}`;
+    return exec ? `${shard}-exec` : shard;
   }
 
   /** Create the folders (all 256 shards up front, so the write path never mkdirs). */

@@ -66,14 +66,16 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
     if (!warned.has(message)) out.err(`warning: ${message}`), warned.add(message);
   };
   let lastDraw = 0;
-  const onProgress = out.isTTY && !values.json
-    ? (p: InstallProgress) => {
-      const now = performance.now();
-      if (p.phase !== "done" && now - lastDraw < 80) return;
-      lastDraw = now;
-      out.write(`\r\x1b[2K${renderProgress(p, out.columns)}${p.phase === "done" ? "\r\x1b[2K" : ""}`);
-    }
-    : undefined;
+  // Whether stderr is a terminal is asked on the first progress report: a no-op install has none, and
+  // asking costs start-up time (see processOutput).
+  let drawing: boolean | undefined;
+  const onProgress = values.json ? undefined : (p: InstallProgress) => {
+    if (!(drawing ??= out.isTTY)) return;
+    const now = performance.now();
+    if (p.phase !== "done" && now - lastDraw < 80) return;
+    lastDraw = now;
+    out.write(`\r\x1b[2K${renderProgress(p, out.columns)}${p.phase === "done" ? "\r\x1b[2K" : ""}`);
+  };
 
   const summary = await install(() => ctx.container(), {
     projectDir: path.resolve(ctx.cwd, values.dir ?? "."),
