@@ -1,7 +1,8 @@
 /**
- * Whole-process install benchmark: silo (on Deno and on Bun) against `npm ci`,
- * `pnpm install --frozen-lockfile` and `bun install --frozen-lockfile`, all with
- * `--ignore-scripts`, plus `cp -al` of the finished tree as the floor of a hardlinked restore.
+ * Whole-process install benchmark: silo (on Deno, on Bun, and as the single binary that
+ * `deno task compile:bun` builds) against `npm ci`, `pnpm install --frozen-lockfile` and
+ * `bun install --frozen-lockfile`, all with `--ignore-scripts`, plus `cp -al` of the finished tree as
+ * the floor of a hardlinked restore.
  *
  * ```
  * deno task bench:install [--runs N] [--fixture mocha|svelte] [--scenario hot|cold|noop] [--quick]
@@ -328,6 +329,21 @@ async function main(argv: string[]): Promise<number> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "silo-bench-"));
   log(`registry ${reg}, work folder ${work}`);
 
+  // The single binary users download: built once per bench run, run from outside the repo.
+  let siloBinary: string | undefined;
+  if (!values.tool || values.tool.includes("silo (binary)")) {
+    log("building the single binary (deno task compile:bun)...");
+    const built = spawnSync(deno, ["task", "compile:bun"], {
+      cwd: ROOT,
+      env: baseEnv,
+      stdio: ["ignore", 2, 2],
+    });
+    if (built.status !== 0) throw new Error("deno task compile:bun failed");
+    siloBinary = path.join(work, "silo");
+    fs.copyFileSync(path.join(ROOT, "dist", "silo-bun"), siloBinary);
+    fs.chmodSync(siloBinary, 0o755);
+  }
+
   const loadStart = os.loadavg()[0];
   const revStart = siloRevision();
   const machine = {
@@ -393,6 +409,18 @@ async function main(argv: string[]): Promise<number> {
         env: {},
         check: checkSilo,
       });
+      if (siloBinary) {
+        const store = path.join(base, "cache", "silo-binary");
+        add({
+          id: "silo (binary)",
+          peer: false,
+          scenarios: SCENARIOS,
+          caches: [store],
+          argv: [siloBinary, ...siloArgs(store).slice(1)],
+          env: {},
+          check: checkSilo,
+        });
+      }
       if (fixture.lockfile === "package-lock.json") {
         const cache = path.join(base, "cache", "npm");
         add({

@@ -12,7 +12,7 @@ import type { PackageRecord } from "../store/index_db.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { BinMap } from "../store/manifest.ts";
 
-/** The part of a package row that importing needs (link workers receive just this). */
+/** The part of a package row that importing needs (install workers receive just this). */
 export type ImportableRecord = Pick<PackageRecord, "key" | "name" | "version" | "files">;
 
 /** A store file named by the index is gone (verify --repair, gc, a hand edit): re-fetch the package. */

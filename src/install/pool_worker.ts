@@ -12,19 +12,19 @@ import type { Libc } from "../runtime/types.ts";
 import { StoreLayout } from "../store/layout.ts";
 import { fastPathOk } from "../store/verifier.ts";
 import { Materializer, MissingStoreFileError } from "./materialize.ts";
-import type { LinkReply, LinkRequest } from "./worker_pool.ts";
+import type { PoolReply, PoolRequest } from "./worker_pool.ts";
 import type { IngestResult, TarballError } from "../fetch/tar_ingest.ts";
 
 const scope = globalThis as unknown as {
-  onmessage: ((event: MessageEvent<LinkRequest>) => void) | null;
-  postMessage(message: LinkReply): void;
+  onmessage: ((event: MessageEvent<PoolRequest>) => void) | null;
+  postMessage(message: PoolReply): void;
 };
 
 let layout: StoreLayout | undefined;
 let fsx: Materializer | undefined;
 let importer: FileImporter | undefined;
-let hasherName: Extract<LinkRequest, { type: "init" }>["hasher"] = "native";
-let ingester: Promise<(job: Extract<LinkRequest, { type: "ingest" }>) => Promise<IngestResult>> | undefined;
+let hasherName: Extract<PoolRequest, { type: "init" }>["hasher"] = "native";
+let ingester: Promise<(job: Extract<PoolRequest, { type: "ingest" }>) => Promise<IngestResult>> | undefined;
 /** Requests that arrive while libc is loading wait here, in order. */
 let ready: Promise<void> = Promise.resolve();
 
@@ -43,7 +43,7 @@ scope.onmessage = ({ data }) => {
   }
 };
 
-async function ingest(job: Extract<LinkRequest, { type: "ingest" }>): Promise<LinkReply> {
+async function ingest(job: Extract<PoolRequest, { type: "ingest" }>): Promise<PoolReply> {
   try {
     ingester ??= loadIngester();
     return { type: "ingested", id: job.id, result: await (await ingester)(job) };
@@ -68,10 +68,10 @@ async function loadIngester() {
   const hasher = hasherName === "hash-wasm" ? await createWasmHasher() : createNativeHasher();
   // Its own in-process lock: across workers, the CAS writer's cross-process rules hold (temp + rename).
   const cas = new CasWriter(layout!, hasher, new KeyedMutex());
-  return (job: Extract<LinkRequest, { type: "ingest" }>) => ingestTarball(job.tarball, cas, job.options);
+  return (job: Extract<PoolRequest, { type: "ingest" }>) => ingestTarball(job.tarball, cas, job.options);
 }
 
-async function init(storeRoot: string, spec: Extract<LinkRequest, { type: "init" }>["spec"]): Promise<void> {
+async function init(storeRoot: string, spec: Extract<PoolRequest, { type: "init" }>["spec"]): Promise<void> {
   let libc: Libc | null = null;
   if (spec.method === "clone") libc = (await (await import("../runtime/mod.ts")).loadRuntime()).libc;
   layout = new StoreLayout(storeRoot);
@@ -79,7 +79,7 @@ async function init(storeRoot: string, spec: Extract<LinkRequest, { type: "init"
   fsx = new Materializer(layout, importer);
 }
 
-function symlinks(job: Extract<LinkRequest, { type: "symlinks" }>): LinkReply {
+function symlinks(job: Extract<PoolRequest, { type: "symlinks" }>): PoolReply {
   try {
     for (const [target, at, kind] of job.links) fsx!.symlink(target, at, kind);
     return { type: "symlinked", id: job.id };
@@ -88,7 +88,7 @@ function symlinks(job: Extract<LinkRequest, { type: "symlinks" }>): LinkReply {
   }
 }
 
-function failed(id: number, error: unknown): LinkReply {
+function failed(id: number, error: unknown): PoolReply {
   const e = error as { message?: string; code?: string; name?: string };
   // A TarballError (by shape: its module loads lazily) keeps its kind, so the main thread can rebuild it.
   const tarball = e.name === "TarballError"
@@ -97,7 +97,7 @@ function failed(id: number, error: unknown): LinkReply {
   return { type: "failed", id, message: String(e.message ?? error), code: e.code, name: e.name, tarball };
 }
 
-function link(job: Extract<LinkRequest, { type: "link" }>): LinkReply {
+function link(job: Extract<PoolRequest, { type: "link" }>): PoolReply {
   const { id, record, dir } = job;
   try {
     // A store file edited through some project's hardlink must not spread: the main thread re-checks.

@@ -193,7 +193,7 @@ export async function restore(
     const { dir, runs, patch } = prep;
     let files: number;
     // A package whose scripts run may write into its own files, and a patched one is written to: they get
-    // copies, never links into the store. Those few are made here; the rest by the link workers, if any.
+    // copies, never links into the store. Those few are made here; the rest by the install workers, if any.
     const outcome = pool && !runs && !patch
       ? await pool.link(record, dir, check).catch(poolBroken)
       : undefined;

@@ -27,7 +27,7 @@ import {
 import type { ImportableRecord } from "./materialize.ts";
 
 /** Main thread -> worker. */
-export type LinkRequest =
+export type PoolRequest =
   | { type: "init"; storeRoot: string; spec: ImporterSpec; hasher: Hasher["name"] }
   | { type: "link"; id: number; record: ImportableRecord; dir: string; check: boolean }
   | { type: "symlinks"; id: number; links: Symlink[] }
@@ -37,7 +37,7 @@ export type LinkRequest =
 export type Symlink = [target: string, at: string, kind: "dir" | "file"];
 
 /** Worker -> main thread. */
-export type LinkReply =
+export type PoolReply =
   | { type: "done"; id: number; files: number; method: ImporterSpec["method"] }
   | { type: "symlinked"; id: number }
   | { type: "ingested"; id: number; result: IngestResult }
@@ -79,7 +79,7 @@ const QUEUED_BYTES_MAX = 64 * 1024 * 1024;
 export const POOL_MIN_PACKAGES = 64;
 
 /**
- * How many link workers to start: $SILO_WORKERS if set (0 turns them off), else one per core,
+ * How many install workers to start: $SILO_WORKERS if set (0 turns them off), else one per core,
  * at most 4 (a guess: only 2 cores were measured; each worker is another isolate's memory).
  */
 export function workerCount(env: Record<string, string | undefined> = process.env): number {
@@ -88,7 +88,7 @@ export function workerCount(env: Record<string, string | undefined> = process.en
     const n = Number(fromEnv);
     if (!Number.isInteger(n) || n < 0) {
       throw new Error(
-        `SILO_WORKERS must be a whole number (0 links on the main thread), not "${fromEnv}"`,
+        `SILO_WORKERS must be a whole number (0 does all the work on the main thread), not "${fromEnv}"`,
       );
     }
     return n;
@@ -122,13 +122,14 @@ interface Pending {
 }
 
 /**
- * A pool of link workers. Start it early (workers load while the lockfile is read), `configure` it
- * once the importer is chosen, then `link` packages; `close` when done (also on failure).
+ * A pool of install workers. Start it early (workers load while the lockfile is read), `configure` it
+ * once the importer is chosen, then `ingest` tarballs and `link` packages; `close` when done (also on
+ * failure).
  *
  * @example
  * ```ts ignore
  * const pool = WorkerPool.start(2);
- * pool.configure(layout.root, { method: "hardlink", auto: true }, warn);
+ * pool.configure(layout.root, { method: "hardlink", auto: true }, "native", warn);
  * const outcome = await pool.link(record, "/proj/node_modules/ms", true);
  * pool.close();
  * ```
@@ -148,10 +149,10 @@ export class WorkerPool {
   private constructor(count: number, url: string) {
     this.#workers = Array.from({ length: count }, (_, i) => {
       const worker = new Worker(url, { type: "module" });
-      worker.onmessage = (event: MessageEvent<LinkReply>) => this.#reply(event.data);
+      worker.onmessage = (event: MessageEvent<PoolReply>) => this.#reply(event.data);
       worker.onerror = (event: ErrorEvent) => {
         event.preventDefault();
-        this.#crash(i, new WorkerPoolBroken(`a link worker failed: ${event.message}`));
+        this.#crash(i, new WorkerPoolBroken(`an install worker failed: ${event.message}`));
       };
       return worker;
     });
@@ -176,7 +177,7 @@ export class WorkerPool {
     this.#warn = warn;
     this.method = spec.method;
     for (const w of this.#workers) {
-      w.postMessage({ type: "init", storeRoot, spec, hasher } satisfies LinkRequest);
+      w.postMessage({ type: "init", storeRoot, spec, hasher } satisfies PoolRequest);
     }
   }
 
@@ -221,7 +222,7 @@ export class WorkerPool {
   }
 
   /** Post a job to the least busy worker; `weight` estimates its work (files, or 4 KiB of tarball). */
-  #send(job: (id: number) => LinkRequest, weight: number): Promise<Outcome> {
+  #send(job: (id: number) => PoolRequest, weight: number): Promise<Outcome> {
     if (this.#crashed) return Promise.reject(this.#crashed);
     let worker = 0;
     for (let i = 1; i < this.#load.length; i++) if (this.#load[i] < this.#load[worker]) worker = i;
@@ -248,7 +249,7 @@ export class WorkerPool {
         return new Promise<Outcome>((resolve, reject) => {
           this.#pending.set(id, { resolve, reject, worker: w, weight: part.length });
           this.#load[w] += part.length;
-          worker.postMessage({ type: "symlinks", id, links: part } satisfies LinkRequest);
+          worker.postMessage({ type: "symlinks", id, links: part } satisfies PoolRequest);
         });
       }),
     );
@@ -269,7 +270,7 @@ export class WorkerPool {
     this.close();
   }
 
-  #reply(reply: LinkReply): void {
+  #reply(reply: PoolReply): void {
     if (reply.type === "warn") return this.#warn(reply.message);
     const pending = this.#pending.get(reply.id);
     if (!pending) return;
@@ -303,7 +304,7 @@ export class WorkerPool {
 }
 
 /** The worker's error as the main thread would have thrown it: message, code, name, a TarballError's kind. */
-function rebuildError(reply: Extract<LinkReply, { type: "failed" }>): Error {
+function rebuildError(reply: Extract<PoolReply, { type: "failed" }>): Error {
   const error = reply.tarball ? new TarballError(reply.tarball.kind, reply.tarball.package, "") : new Error();
   error.message = reply.message; // already names the package
   if (reply.name) error.name = reply.name;

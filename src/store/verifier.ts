@@ -19,7 +19,7 @@ import type { StoreLayout } from "./layout.ts";
 export const FAST_PATH_WINDOW_MS = 100;
 
 /**
- * The verifier's lock-free fast path as a plain function (link workers run it without a Verifier):
+ * The verifier's lock-free fast path as a plain function (install workers run it without a Verifier):
  * true when the CAS file is a regular file of the recorded size and mode whose mtime is within
  * {@linkcode FAST_PATH_WINDOW_MS} of checkedAt.
  */

@@ -31,7 +31,7 @@ const SPECS: PkgSpec[] = Array.from({ length: 12 }, (_, i) => ({
   ...(i === 4 ? { execFiles: { "bin/cli.js": "#!/usr/bin/env node\n" }, bin: { cli4: "bin/cli.js" } } : {}),
 }));
 
-test("link workers build the same tree as linking on the main thread, hard-linked to the store", async () => {
+test("install workers build the same tree as linking on the main thread, hard-linked to the store", async () => {
   const p = await makeProject(SPECS);
   try {
     const serial = await install(p.c, { projectDir: p.projectDir, client: p.client, workers: 0 });
@@ -139,7 +139,7 @@ test("a pool whose workers cannot load still ingests, on the calling thread", as
   }
 });
 
-test("with link workers, an edited store file is not spread and a deleted one is fetched again", async () => {
+test("with install workers, an edited store file is not spread and a deleted one is fetched again", async () => {
   const p = await makeProject(SPECS);
   try {
     await install(p.c, { projectDir: p.projectDir, client: p.client, workers: 2 });
@@ -209,7 +209,7 @@ test("workers that cannot load reject every link with WorkerPoolBroken, naming t
     for (const target of ["a", "b"]) {
       await assert.rejects(pool.link(record, path.join(dir, target), false), (error: Error) => {
         assert.ok(error instanceof WorkerPoolBroken, String(error));
-        assert.match(error.message, /a link worker failed/);
+        assert.match(error.message, /an install worker failed/);
         return true;
       });
     }
