@@ -36,7 +36,12 @@ export interface CasHooks {
 }
 
 let tempCounter = 0;
-const tempPrefix = `${process.pid}-${Date.now().toString(36)}`;
+// pid and time name the writer for whoever cleans up; the random part keeps two copies of this module
+// apart: install workers share the pid and may load it in the same millisecond (seen: EEXIST on a temp
+// file in a cold install, two workers writing the same name).
+const tempPrefix = `${process.pid}-${Date.now().toString(36)}-${
+  Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, "0")).join("")
+}`;
 
 /**
  * Writes file content into the store under its sha512.

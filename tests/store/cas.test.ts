@@ -101,3 +101,24 @@ test("hash-wasm and the native hasher agree, one-shot and incremental", async ()
     assert.deepEqual(a.digestBytes(), b.digestBytes());
   }
 });
+
+test("two copies of the writer in one process (install workers) never pick the same temp path", async () => {
+  const { c, cleanup } = await testContainer();
+  const url = new URL("../support/temp_name_worker.ts", import.meta.url).href;
+  const workers = [new Worker(url, { type: "module" }), new Worker(url, { type: "module" })];
+  try {
+    // Same pid, same (frozen) clock, each copy's counter at 0: only the writer's own randomness differs.
+    const names = await Promise.all(workers.map((w) =>
+      new Promise<string>((resolve, reject) => {
+        w.onmessage = (event: MessageEvent<string>) => resolve(event.data);
+        w.onerror = (event: ErrorEvent) => reject(new Error(event.message));
+        w.postMessage(c.get(T.layout).root);
+      })
+    ));
+    assert.equal(new Set(names).size, 2, `both workers chose ${names[0]}`);
+    for (const name of names) assert.ok(name.startsWith(c.get(T.layout).tmp), name);
+  } finally {
+    for (const w of workers) w.terminate();
+    cleanup();
+  }
+});
