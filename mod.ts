@@ -39,7 +39,7 @@ import type { RequestedMethod } from "./src/link/mod.ts";
 import { projectStatus } from "./src/install/modified.ts";
 import { parseSize } from "./src/store/gc.ts";
 import { defaultStoreDir } from "./src/store/layout.ts";
-import type { AddResult } from "./src/store/store.ts";
+import { type AddResult, addSummary } from "./src/store/store.ts";
 
 /** Options for {@linkcode openStore}. */
 export interface OpenStoreOptions {
@@ -467,15 +467,7 @@ class StoreHandle implements SiloStore {
     } else {
       result = await store.addTarball(source, { integrity: options.integrity });
     }
-    const { record, written, skipped } = result;
-    return {
-      key: record.key,
-      name: record.name,
-      version: record.version,
-      files: Object.keys(record.files).length,
-      written,
-      skipped,
-    };
+    return addSummary(result);
   }
 
   async install(options: ProjectInstallOptions): Promise<InstallResult> {

@@ -3,9 +3,9 @@
  * the store's inode too. Two guards:
  * - {@linkcode projectStatus} (`silo status`) lists a project's packages whose files
  *   differ from the store's digests;
- * - {@linkcode storeFilesIntact} runs on every store hit before an install links it, so
- *   an edited store file is moved aside and the package fetched again instead of being
- *   spread into the next project.
+ * - {@linkcode storeFilesIntact} runs on a store hit whose files failed the fast path
+ *   before an install links it, so an edited store file is moved aside and the package
+ *   fetched again instead of being spread into the next project.
  *
  * Both take the cheap path first (size and mtime against what the index recorded) and
  * hash only on a mismatch.
@@ -23,14 +23,16 @@ import type { ProjectRegistry } from "../store/projects.ts";
 import { FAST_PATH_WINDOW_MS } from "../store/verifier.ts";
 
 /**
- * Whether every store file of `record` is as the index recorded it. The fast path is one
- * lstat per file; a mismatch goes through the verifier (under the writer's lock), which
- * moves a bad file into trash so the re-fetch that follows publishes a good one. Files
- * found good by hashing get their new mtime recorded.
+ * Whether every store file of `record` is as the index recorded it, for a hit whose files failed
+ * `filesPassFastPath` (store/verifier.ts; the install checks that first, on whatever thread links). Each file
+ * goes through the verifier (its fast path, then a hash under the writer's lock), which moves a bad
+ * file into trash so the re-fetch that follows publishes a good one. Files found good by hashing get
+ * their new mtime recorded.
  *
  * @example
  * ```ts ignore
- * const record = (await storeFilesIntact(c, hit, warn)) ? hit : await fetcher.fetch(node);
+ * const intact = filesPassFastPath(layout, hit.files) || await storeFilesIntact(c, hit, warn);
+ * const record = intact ? hit : await fetcher.fetch(node);
  * ```
  */
 export async function storeFilesIntact(
@@ -39,8 +41,6 @@ export async function storeFilesIntact(
   warn: (message: string) => void = () => {},
 ): Promise<boolean> {
   const verifier = c.get(T.verifier);
-  const suspect = !Object.values(record.files).every((entry) => verifier.fastPathOk(entry));
-  if (!suspect) return true;
   const index = c.get(T.index);
   let ok = true;
   for (const [rel, entry] of Object.entries(record.files)) {

@@ -10,7 +10,7 @@ import { importerFromSpec } from "../link/mod.ts";
 import type { FileImporter } from "../link/mod.ts";
 import type { Libc } from "../runtime/types.ts";
 import { StoreLayout } from "../store/layout.ts";
-import { fastPathOk } from "../store/verifier.ts";
+import { filesPassFastPath } from "../store/verifier.ts";
 import { Materializer, MissingStoreFileError } from "./materialize.ts";
 import type { PoolReply, PoolRequest } from "./worker_pool.ts";
 import type { IngestResult, TarballError } from "../fetch/tar_ingest.ts";
@@ -101,7 +101,7 @@ function link(job: Extract<PoolRequest, { type: "link" }>): PoolReply {
   const { id, record, dir } = job;
   try {
     // A store file edited through some project's hardlink must not spread: the main thread re-checks.
-    if (job.check && !Object.values(record.files).every((entry) => fastPathOk(layout!, entry))) {
+    if (job.check && !filesPassFastPath(layout!, record.files)) {
       return { type: "suspect", id };
     }
     const files = fsx!.importPackage(record, dir);

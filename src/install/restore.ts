@@ -20,7 +20,7 @@ import { selectPackages } from "../lockfile/select.ts";
 import { chooseImporter, copyImporter } from "../link/mod.ts";
 import type { PackageRecord } from "../store/index_db.ts";
 import { pidAlive } from "../store/leases.ts";
-import { fastPathOk } from "../store/verifier.ts";
+import { filesPassFastPath } from "../store/verifier.ts";
 import { binsOf } from "../store/manifest.ts";
 import { placedKeys, storeFilesIntact } from "./modified.ts";
 import { BinClaims, claimBins, Materializer, MissingStoreFileError } from "./materialize.ts";
@@ -202,7 +202,7 @@ export async function restore(
       if (outcome.kind === "missing") throw new MissingStoreFileError(record, outcome.file);
       files = outcome.files;
     } else {
-      if (check && !Object.values(record.files).every((entry) => fastPathOk(layout, entry))) return "suspect";
+      if (check && !filesPassFastPath(layout, record.files)) return "suspect";
       files = fsx.importPackage(record, dir, runs || patch ? copier : undefined);
     }
     progress.files += files;

@@ -48,6 +48,12 @@ export interface AddResult {
   compressedBytes: number;
 }
 
+/** An add as `silo add --json` and the library report it: the row's identity and counts, no file map. */
+export function addSummary({ record, written, skipped }: AddResult) {
+  const { key, name, version } = record;
+  return { key, name, version, files: Object.keys(record.files).length, written, skipped };
+}
+
 /**
  * One store on disk.
  *

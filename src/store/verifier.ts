@@ -11,7 +11,7 @@ import path from "node:path";
 import process from "node:process";
 import { casMode } from "./cas.ts";
 import type { Hasher } from "./hasher.ts";
-import type { FileEntry, PackageRecord, StoreIndex } from "./index_db.ts";
+import type { FileEntry, FileMap, PackageRecord, StoreIndex } from "./index_db.ts";
 import type { KeyedMutex } from "./keyed_mutex.ts";
 import type { StoreLayout } from "./layout.ts";
 
@@ -28,6 +28,12 @@ export function fastPathOk(layout: StoreLayout, entry: FileEntry): boolean {
   const st = fs.lstatSync(layout.filePath(entry.digest, exec), { throwIfNoEntry: false });
   return st !== undefined && st.isFile() && st.size === entry.size && (st.mode & 0o777) === casMode(exec) &&
     Math.abs(st.mtimeMs - entry.checkedAt) <= FAST_PATH_WINDOW_MS;
+}
+
+/** Whether every file of a package passes {@linkcode fastPathOk}: what an install checks before it links. */
+export function filesPassFastPath(layout: StoreLayout, files: FileMap): boolean {
+  for (const rel in files) if (!fastPathOk(layout, files[rel])) return false;
+  return true;
 }
 
 /** Why a file failed. */

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { T } from "../../container/app.ts";
-import type { AddResult } from "../../store/store.ts";
+import { type AddResult, addSummary } from "../../store/store.ts";
 import { type CommandContext, UsageError } from "../context.ts";
 import { plural } from "../format.ts";
 
@@ -57,10 +57,9 @@ export async function addCommand(ctx: CommandContext, argv: string[]): Promise<n
     }
     results.push(result);
     if (!values.json) {
-      const { record, written, skipped } = result;
-      const files = Object.keys(record.files).length;
+      const { key, name, version, files, written, skipped } = addSummary(result);
       ctx.output.out(
-        `added ${record.name}@${record.version} ${record.key} (${plural(files, "file")}, ${written} new` +
+        `added ${name}@${version} ${key} (${plural(files, "file")}, ${written} new` +
           (skipped.length
             ? `, ${skipped.length} skipped: ${skipped.map((s) => `${s.path} (${s.reason})`).join(", ")}`
             : "") +
@@ -70,14 +69,7 @@ export async function addCommand(ctx: CommandContext, argv: string[]): Promise<n
   }
   if (values.json) {
     ctx.output.out(JSON.stringify(
-      results.map(({ record, written, skipped }) => ({
-        key: record.key,
-        name: record.name,
-        version: record.version,
-        files: Object.keys(record.files).length,
-        written,
-        skipped,
-      })),
+      results.map(addSummary),
       null,
       2,
     ));
