@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { CasWriter } from "../store/cas.ts";
+import { publishExecutableBins } from "../store/executable_bins.ts";
 import type { FileMap, PackageManifest } from "../store/index_db.ts";
 import { manifestOf, type SkippedEntry } from "./tar_ingest.ts";
 
@@ -64,5 +65,7 @@ export async function ingestDirectory(dir: string, cas: CasWriter): Promise<Dire
     `${p}\0${result.files[p].digest}\0${result.files[p].mode}`
   ).join("\n");
   result.contentIntegrity = `sha512-${cas.hasher.sha512Hex(new TextEncoder().encode(listing))}`;
+  // After the key is made from the tree as it is: a bin target's -exec entry does not change its key.
+  await publishExecutableBins(cas, result.files, result.manifest);
   return result;
 }

@@ -12,6 +12,7 @@ import { finished, pipeline } from "node:stream/promises";
 import { createGunzip, gunzipSync } from "node:zlib";
 import tar from "tar-stream";
 import type { CasWriter } from "../store/cas.ts";
+import { publishExecutableBins } from "../store/executable_bins.ts";
 import type { FileMap, PackageManifest } from "../store/index_db.ts";
 
 /** Why an ingest failed. `truncated` may be a network hiccup; the fetcher retries those. */
@@ -253,6 +254,7 @@ export async function ingestTarball(
     );
   }
   result.integrity = expected ? `${expected.algorithm}-${actual}` : `sha512-${actual}`;
+  await publishExecutableBins(cas, result.files, result.manifest);
   return result;
 }
 

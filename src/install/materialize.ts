@@ -15,6 +15,12 @@ import type { BinMap } from "../store/manifest.ts";
 /** The part of a package row that importing needs (install workers receive just this). */
 export type ImportableRecord = Pick<PackageRecord, "key" | "name" | "version" | "files">;
 
+/** What importing a package did: how many files, and which one came last (it marks the folder complete). */
+export interface Imported {
+  files: number;
+  last?: string;
+}
+
 /** A store file named by the index is gone (verify --repair, gc, a hand edit): re-fetch the package. */
 export class MissingStoreFileError extends Error {
   constructor(readonly record: ImportableRecord, readonly file: string, options?: ErrorOptions) {
@@ -58,12 +64,12 @@ export class Materializer {
   }
 
   /**
-   * Import every file of `record` into `dir` (absolute), package.json last. Returns the number of files.
+   * Import every file of `record` into `dir` (absolute), package.json last.
    * Throws {@linkcode MissingStoreFileError} when the store lacks a file the row names. Files already
    * there (a re-run over a half-built folder) are replaced: they are ours, in our node_modules.
    * With `importer`, that importer is used instead (packages whose scripts run get copies).
    */
-  importPackage(record: ImportableRecord, dir: string, importer = this.#importer): number {
+  importPackage(record: ImportableRecord, dir: string, importer = this.#importer): Imported {
     this.ensureDir(dir);
     const importOne = (rel: string) => {
       const entry = record.files[rel];
@@ -87,12 +93,12 @@ export class Materializer {
         } else throw error;
       }
     };
-    let count = 0;
+    let files = 0, last: string | undefined;
     for (const rel in record.files) {
-      if (rel !== "package.json") importOne(rel), count++;
+      if (rel !== "package.json") importOne(rel), files++, last = rel;
     }
-    if (record.files["package.json"]) importOne("package.json"), count++;
-    return count;
+    if (record.files["package.json"]) importOne("package.json"), files++, last = "package.json";
+    return { files, last };
   }
 
   /** Replace whatever is at `at` with a relative symlink to `target` (both absolute). */

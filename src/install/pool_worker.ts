@@ -10,6 +10,7 @@ import { importerFromSpec } from "../link/mod.ts";
 import type { FileImporter } from "../link/mod.ts";
 import type { Libc } from "../runtime/types.ts";
 import { StoreLayout } from "../store/layout.ts";
+import { packFiles, unpackFiles } from "../store/packed_files.ts";
 import { filesPassFastPath } from "../store/verifier.ts";
 import { Materializer, MissingStoreFileError } from "./materialize.ts";
 import type { PoolReply, PoolRequest } from "./worker_pool.ts";
@@ -46,7 +47,14 @@ scope.onmessage = ({ data }) => {
 async function ingest(job: Extract<PoolRequest, { type: "ingest" }>): Promise<PoolReply> {
   try {
     ingester ??= loadIngester();
-    return { type: "ingested", id: job.id, result: await (await ingester)(job) };
+    const { files, ...result } = await (await ingester)(job);
+    return {
+      type: "ingested",
+      id: job.id,
+      result,
+      files: packFiles(files),
+      count: Object.keys(files).length,
+    };
   } catch (error) {
     return failed(job.id, error);
   }
@@ -98,14 +106,14 @@ function failed(id: number, error: unknown): PoolReply {
 }
 
 function link(job: Extract<PoolRequest, { type: "link" }>): PoolReply {
-  const { id, record, dir } = job;
+  const { id, dir } = job;
   try {
+    const record = { ...job.record, files: unpackFiles(job.record.files) };
     // A store file edited through some project's hardlink must not spread: the main thread re-checks.
     if (job.check && !filesPassFastPath(layout!, record.files)) {
       return { type: "suspect", id };
     }
-    const files = fsx!.importPackage(record, dir);
-    return { type: "done", id, files, method: importer!.method };
+    return { type: "done", id, imported: fsx!.importPackage(record, dir), method: importer!.method };
   } catch (error) {
     if (error instanceof MissingStoreFileError) return { type: "missing", id, file: error.file };
     return failed(id, error);

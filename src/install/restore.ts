@@ -23,7 +23,7 @@ import { pidAlive } from "../store/leases.ts";
 import { filesPassFastPath } from "../store/verifier.ts";
 import { binsOf } from "../store/manifest.ts";
 import { placedKeys, storeFilesIntact } from "./modified.ts";
-import { BinClaims, claimBins, Materializer, MissingStoreFileError } from "./materialize.ts";
+import { BinClaims, claimBins, type Imported, Materializer, MissingStoreFileError } from "./materialize.ts";
 import { POOL_MIN_PACKAGES, type Symlink, workerCount, WorkerPool, WorkerPoolBroken } from "./worker_pool.ts";
 import { type InstallPlan, type Placement, planHoisted, planIsolated, readImporterNames } from "./plan.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
@@ -131,6 +131,8 @@ export async function restore(
   const allowed = new Set([...graph.allowedScripts, ...(options.allowScripts ?? [])]);
   const fsx = new Materializer(layout, importer);
   const records = new Map<string, PackageRecord>();
+  /** Per placed package, the file imported last: it exists only once the folder is complete. */
+  const lastFiles = new Map<string, string>();
   const scriptJobs: ScriptJob[] = [];
   const scriptsSkipped = new Set<string>();
   let patchConfig: Map<string, string> | undefined;
@@ -191,7 +193,7 @@ export async function restore(
     const prep = prepare(placement, record);
     if (!prep) return "done";
     const { dir, runs, patch } = prep;
-    let files: number;
+    let imported: Imported;
     // A package whose scripts run may write into its own files, and a patched one is written to: they get
     // copies, never links into the store. Those few are made here; the rest by the install workers, if any.
     const outcome = pool && !runs && !patch
@@ -200,12 +202,13 @@ export async function restore(
     if (outcome) {
       if (outcome.kind === "suspect") return "suspect";
       if (outcome.kind === "missing") throw new MissingStoreFileError(record, outcome.file);
-      files = outcome.files;
+      imported = outcome.imported;
     } else {
       if (check && !filesPassFastPath(layout, record.files)) return "suspect";
-      files = fsx.importPackage(record, dir, runs || patch ? copier : undefined);
+      imported = fsx.importPackage(record, dir, runs || patch ? copier : undefined);
     }
-    progress.files += files;
+    progress.files += imported.files;
+    if (imported.last) lastFiles.set(placement.id, imported.last);
     if (patch) applyPatchFile(patch, dir, `${placement.node.name}@${placement.node.version}`);
     records.set(placement.id, record);
     if (runs) {
@@ -312,7 +315,7 @@ export async function restore(
   for (const bin of plan.bins) {
     const record = bin.id ? records.get(bin.id) : undefined;
     const bins = record
-      ? binsOf(record.manifest, record.files)
+      ? binsOf(record.manifest, () => record.files)
       : !bin.id || graph.packages.get(bin.id)?.resolution.kind === "directory"
       ? readBinsFromDisk(path.join(projectDir, bin.pkgDir))
       : undefined;
@@ -336,7 +339,7 @@ export async function restore(
 
   store.index.touch(new Set([...records.values()].map((r) => r.key)), Date.now());
   await removeAsides();
-  writeState(projectDir, { version: 1, inputHash: hash, sentinels: sentinelsOf(plan, records) });
+  writeState(projectDir, { version: 1, inputHash: hash, sentinels: sentinelsOf(plan, records, lastFiles) });
   c.get(T.projects).register({
     path: projectDir,
     lockfile: lock.name,
@@ -383,16 +386,17 @@ function readBinsFromDisk(dir: string) {
   }
 }
 
-/** Paths that exist only once the install completed: each package's package.json (written last) and each link. */
-function sentinelsOf(plan: InstallPlan, records: Map<string, PackageRecord>): string[] {
+/** Paths that exist only once the install completed: each package's last file (package.json) and each link. */
+function sentinelsOf(
+  plan: InstallPlan,
+  records: Map<string, PackageRecord>,
+  lastFiles: Map<string, string>,
+): string[] {
   // Links to packages that were not placed (platform-skipped optional ones) are never created.
   const failed = new Set(plan.placements.filter((p) => !records.has(p.id)).map((p) => p.dir));
   const sentinels: string[] = [];
   for (const p of plan.placements) {
-    const record = records.get(p.id);
-    if (!record) continue;
-    const files = Object.keys(record.files);
-    const last = record.files["package.json"] ? "package.json" : files[files.length - 1];
+    const last = lastFiles.get(p.id);
     if (last) sentinels.push(path.posix.join(p.dir, last));
   }
   for (const link of plan.links) if (!failed.has(link.target)) sentinels.push(link.path);

@@ -24,23 +24,27 @@ import {
   type TarballErrorKind,
   type TarballSource,
 } from "../fetch/tar_ingest.ts";
-import type { ImportableRecord } from "./materialize.ts";
+import { fileCountOf, packedFilesOf, withPackedFiles } from "../store/packed_files.ts";
+import type { ImportableRecord, Imported } from "./materialize.ts";
 
 /** Main thread -> worker. */
 export type PoolRequest =
   | { type: "init"; storeRoot: string; spec: ImporterSpec; hasher: Hasher["name"] }
-  | { type: "link"; id: number; record: ImportableRecord; dir: string; check: boolean }
+  | { type: "link"; id: number; record: PackedRecord; dir: string; check: boolean }
   | { type: "symlinks"; id: number; links: Symlink[] }
   | { type: "ingest"; id: number; tarball: Uint8Array; options: IngestOptions };
+
+/** A package to import, its file map packed as the index stores it (see packed_files.ts). */
+export type PackedRecord = Omit<ImportableRecord, "files"> & { files: string };
 
 /** A symlink to create: the absolute path it points to, where it goes, and what it points at. */
 export type Symlink = [target: string, at: string, kind: "dir" | "file"];
 
 /** Worker -> main thread. */
 export type PoolReply =
-  | { type: "done"; id: number; files: number; method: ImporterSpec["method"] }
+  | { type: "done"; id: number; imported: Imported; method: ImporterSpec["method"] }
   | { type: "symlinked"; id: number }
-  | { type: "ingested"; id: number; result: IngestResult }
+  | { type: "ingested"; id: number; result: Omit<IngestResult, "files">; files: string; count: number }
   /** `check` was set and a store file failed the verifier's fast path: nothing was linked. */
   | { type: "suspect"; id: number }
   /** The store lacks a file the row names. */
@@ -57,7 +61,7 @@ export type PoolReply =
 
 /** What became of one package. */
 export type LinkOutcome =
-  | { kind: "done"; files: number }
+  | { kind: "done"; imported: Imported }
   | { kind: "suspect" }
   | { kind: "missing"; file: string };
 
@@ -214,10 +218,16 @@ export class WorkerPool {
    * with {@linkcode WorkerPoolBroken}.
    */
   link(record: ImportableRecord, dir: string, check: boolean): Promise<LinkOutcome> {
-    const { key, name, version, files } = record;
+    const { key, name, version } = record;
     return this.#send(
-      (id) => ({ type: "link", id, record: { key, name, version, files }, dir, check }),
-      Object.keys(files).length + 1,
+      (id) => ({
+        type: "link",
+        id,
+        record: { key, name, version, files: packedFilesOf(record) },
+        dir,
+        check,
+      }),
+      fileCountOf(record) + 1,
     ) as Promise<LinkOutcome>;
   }
 
@@ -279,11 +289,14 @@ export class WorkerPool {
     switch (reply.type) {
       case "done":
         this.method = reply.method;
-        return pending.resolve({ kind: "done", files: reply.files });
+        return pending.resolve({ kind: "done", imported: reply.imported });
       case "symlinked":
-        return pending.resolve({ kind: "done", files: 0 });
+        return pending.resolve({ kind: "done", imported: { files: 0 } });
       case "ingested":
-        return pending.resolve({ kind: "ingested", result: reply.result });
+        return pending.resolve({
+          kind: "ingested",
+          result: withPackedFiles(reply.result, reply.files, reply.count),
+        });
       case "suspect":
         return pending.resolve({ kind: "suspect" });
       case "missing":

@@ -5,6 +5,7 @@
  * @module
  */
 import { type SqliteDatabase, SqliteError, type SqlRow } from "../runtime/mod.ts";
+import { fileCountOf, packedFilesOf, packFiles, withPackedFiles } from "./packed_files.ts";
 
 /** One file of a package as the index records it. */
 export interface FileEntry {
@@ -108,35 +109,22 @@ export function strongestIntegrity(integrity: string): string {
   return parts.find((p) => p.startsWith("sha512-")) ?? parts.find((p) => p.startsWith("sha1-")) ?? parts[0];
 }
 
-// Compact on disk: path -> [digest, mode, size, checkedAt].
-type PackedFiles = Record<string, [string, number, number, number]>;
-
-function packFiles(files: FileMap): string {
-  const packed: PackedFiles = {};
-  for (const [p, f] of Object.entries(files)) packed[p] = [f.digest, f.mode, f.size, f.checkedAt];
-  return JSON.stringify(packed);
-}
-
-function unpackFiles(text: string): FileMap {
-  const files: FileMap = {};
-  for (const [p, [digest, mode, size, checkedAt]] of Object.entries(JSON.parse(text) as PackedFiles)) {
-    files[p] = { digest, mode, size, checkedAt };
-  }
-  return files;
-}
-
+/** A row as a record; its file map is parsed only when read (see packed_files.ts). */
 function toRecord(row: SqlRow): PackageRecord {
-  return {
-    key: row.key as string,
-    name: row.name as string,
-    version: row.version as string,
-    integrity: (row.integrity as string | null) ?? undefined,
-    files: unpackFiles(row.files as string),
-    manifest: JSON.parse(row.manifest as string),
-    unpackedSize: row.unpacked_size as number,
-    addedAt: row.added_at as number,
-    lastUsed: row.last_used as number,
-  };
+  return withPackedFiles(
+    {
+      key: row.key as string,
+      name: row.name as string,
+      version: row.version as string,
+      integrity: (row.integrity as string | null) ?? undefined,
+      manifest: JSON.parse(row.manifest as string),
+      unpackedSize: row.unpacked_size as number,
+      addedAt: row.added_at as number,
+      lastUsed: row.last_used as number,
+    },
+    row.files as string,
+    row.file_count as number,
+  );
 }
 
 /**
@@ -183,9 +171,9 @@ export class StoreIndex {
           r.name,
           r.version,
           r.integrity ?? null,
-          packFiles(r.files),
+          packedFilesOf(r),
           JSON.stringify(r.manifest),
-          Object.keys(r.files).length,
+          fileCountOf(r),
           r.unpackedSize,
           r.addedAt,
           r.lastUsed,

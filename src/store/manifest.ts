@@ -12,9 +12,9 @@ export type BinMap = Record<string, string>;
 
 /**
  * The commands of a package. `files` (when known) serves `directories.bin`, which
- * names a folder whose every file is a command.
+ * names a folder whose every file is a command; as a function it is called only then.
  */
-export function binsOf(manifest: PackageManifest, files?: FileMap): BinMap {
+export function binsOf(manifest: PackageManifest, files?: FileMap | (() => FileMap)): BinMap {
   const bins: BinMap = {};
   const add = (name: string, target: string) => {
     // npm strips scopes and path separators from command names, and keeps targets inside the package.
@@ -33,7 +33,7 @@ export function binsOf(manifest: PackageManifest, files?: FileMap): BinMap {
     }
   } else if (manifest.directories?.bin && files) {
     const dir = path.posix.normalize(manifest.directories.bin).replace(/^(\.\/)+/, "").replace(/\/$/, "");
-    for (const file of Object.keys(files)) {
+    for (const file of Object.keys(typeof files === "function" ? files() : files)) {
       if (file.startsWith(`${dir}/`)) add(path.posix.basename(file), file);
     }
   }

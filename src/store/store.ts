@@ -4,7 +4,6 @@
  *
  * @module
  */
-import fs from "node:fs";
 import { ingestDirectory } from "../fetch/directory_ingest.ts";
 import {
   type IngestOptions,
@@ -20,8 +19,8 @@ import {
   type PackageRecord,
   type StoreIndex,
 } from "./index_db.ts";
-import { binsOf } from "./manifest.ts";
 import type { StoreLayout } from "./layout.ts";
+import { fileCountOf, withFilesOf } from "./packed_files.ts";
 import type { Verifier } from "./verifier.ts";
 
 /** The identity a caller knows before the tarball is read (all optional for `silo add`). */
@@ -51,7 +50,7 @@ export interface AddResult {
 /** An add as `silo add --json` and the library report it: the row's identity and counts, no file map. */
 export function addSummary({ record, written, skipped }: AddResult) {
   const { key, name, version } = record;
-  return { key, name, version, files: Object.keys(record.files).length, written, skipped };
+  return { key, name, version, files: fileCountOf(record), written, skipped };
 }
 
 /**
@@ -86,7 +85,7 @@ export class Store {
       maxUnpackedBytes: options.maxUnpackedBytes,
       ratioFloor: options.ratioFloor,
     });
-    const record = await this.#commit(ingested, {
+    const record = this.#commit(ingested, {
       name: options.name,
       version: options.version,
       key: (name, version) =>
@@ -105,18 +104,15 @@ export class Store {
   /** Store a package directory (files only; symlinks skipped). Its key is a hash of its file map. */
   async addDirectory(dir: string, options: Pick<AddOptions, "now"> = {}): Promise<AddResult> {
     const ingested = await ingestDirectory(dir, this.cas);
-    const record = await this.#commit(ingested, {
+    const record = this.#commit(ingested, {
       key: (name, version) => packageKey(name, version, undefined, ingested.contentIntegrity),
       now: options.now,
     });
     return { record, written: ingested.written, skipped: ingested.skipped, compressedBytes: 0 };
   }
 
-  /**
-   * Write a package's index row: its commit point, after every file is in place. Bin targets get
-   * their executable entries first, so the row never names a file that is not there yet.
-   */
-  async #commit(
+  /** Write a package's index row: its commit point, after every file (bin targets' `-exec` entries too) is in place. */
+  #commit(
     ingested: { files: FileMap; manifest: PackageManifest; unpackedSize: number },
     meta: {
       name?: string;
@@ -125,38 +121,23 @@ export class Store {
       integrity?: string;
       now?: number;
     },
-  ): Promise<PackageRecord> {
-    await this.#executableBins(ingested.files, ingested.manifest);
+  ): PackageRecord {
     const name = meta.name ?? ingested.manifest.name ?? "unknown";
     const version = meta.version ?? ingested.manifest.version ?? "0.0.0";
     const now = meta.now ?? Date.now();
-    const record: PackageRecord = {
+    // A worker's file map arrives packed: it goes into the row as it came (see packed_files.ts).
+    const record: PackageRecord = withFilesOf({
       key: meta.key(name, version),
       name,
       version,
       integrity: meta.integrity,
-      files: ingested.files,
       manifest: ingested.manifest,
       unpackedSize: ingested.unpackedSize,
       addedAt: now,
       lastUsed: now,
-    };
+    }, ingested);
     this.index.putMany([record]);
     return record;
-  }
-
-  /**
-   * npm and pnpm make every bin target executable. Files in the store are never chmod-ed, so a
-   * non-executable target gets its own `-exec` entry (written once, like any other) and the row points at it.
-   */
-  async #executableBins(files: FileMap, manifest: PackageManifest): Promise<void> {
-    for (const target of Object.values(binsOf(manifest, files))) {
-      const entry = files[target];
-      if (!entry || entry.mode & 0o111) continue;
-      const bytes = fs.readFileSync(this.layout.filePath(entry.digest, false));
-      const stored = await this.cas.writeBytes(bytes, true);
-      files[target] = { ...entry, mode: 0o755, checkedAt: stored.checkedAt };
-    }
   }
 
   close(): void {

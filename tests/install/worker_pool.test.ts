@@ -193,7 +193,10 @@ test("a worker's import error rejects with its code; the pool keeps linking othe
     );
     const dir = path.join(p.projectDir, "elsewhere", "pkg");
     const outcome = await pool.link(record, dir, true);
-    assert.deepEqual(outcome, { kind: "done", files: Object.keys(record.files).length });
+    assert.deepEqual(outcome, {
+      kind: "done",
+      imported: { files: Object.keys(record.files).length, last: "package.json" },
+    });
     assert.ok(fs.existsSync(path.join(dir, "package.json")));
   } finally {
     await p.close();
