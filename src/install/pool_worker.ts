@@ -13,7 +13,7 @@ import { StoreLayout } from "../store/layout.ts";
 import { packFiles, unpackFiles } from "../store/packed_files.ts";
 import { filesPassFastPath } from "../store/verifier.ts";
 import { Materializer, MissingStoreFileError } from "./materialize.ts";
-import type { PoolReply, PoolRequest } from "./worker_pool.ts";
+import type { LinkJob, PoolReply, PoolRequest } from "./worker_pool.ts";
 import type { IngestResult, TarballError } from "../fetch/tar_ingest.ts";
 
 const scope = globalThis as unknown as {
@@ -40,7 +40,11 @@ scope.onmessage = ({ data }) => {
       ready = ready.then(async () => scope.postMessage(await ingest(data)));
       return;
     default:
-      ready = ready.then(() => scope.postMessage(data.type === "link" ? link(data) : symlinks(data)));
+      ready = ready.then(() =>
+        scope.postMessage(
+          data.type === "link" ? { type: "batch", replies: data.jobs.map(link) } : symlinks(data),
+        )
+      );
   }
 };
 
@@ -105,7 +109,7 @@ function failed(id: number, error: unknown): PoolReply {
   return { type: "failed", id, message: String(e.message ?? error), code: e.code, name: e.name, tarball };
 }
 
-function link(job: Extract<PoolRequest, { type: "link" }>): PoolReply {
+function link(job: LinkJob): PoolReply {
   const { id, dir } = job;
   try {
     const record = { ...job.record, files: unpackFiles(job.record.files) };

@@ -21,6 +21,7 @@ import {
 } from "./index_db.ts";
 import type { StoreLayout } from "./layout.ts";
 import { fileCountOf, withFilesOf } from "./packed_files.ts";
+import { RowBatch } from "./row_batch.ts";
 import type { Verifier } from "./verifier.ts";
 
 /** The identity a caller knows before the tarball is read (all optional for `silo add`). */
@@ -67,12 +68,14 @@ export class Store {
   readonly index: StoreIndex;
   readonly cas: CasWriter;
   readonly verifier: Verifier;
+  readonly #rows: RowBatch;
 
   constructor(layout: StoreLayout, index: StoreIndex, cas: CasWriter, verifier: Verifier) {
     this.layout = layout;
     this.index = index;
     this.cas = cas;
     this.verifier = verifier;
+    this.#rows = new RowBatch((records) => index.putMany(records));
   }
 
   /** Ingest a .tgz stream; the index row is written only after every file is in place and integrity matched. */
@@ -85,7 +88,7 @@ export class Store {
       maxUnpackedBytes: options.maxUnpackedBytes,
       ratioFloor: options.ratioFloor,
     });
-    const record = this.#commit(ingested, {
+    const record = await this.#commit(ingested, {
       name: options.name,
       version: options.version,
       key: (name, version) =>
@@ -104,7 +107,7 @@ export class Store {
   /** Store a package directory (files only; symlinks skipped). Its key is a hash of its file map. */
   async addDirectory(dir: string, options: Pick<AddOptions, "now"> = {}): Promise<AddResult> {
     const ingested = await ingestDirectory(dir, this.cas);
-    const record = this.#commit(ingested, {
+    const record = await this.#commit(ingested, {
       key: (name, version) => packageKey(name, version, undefined, ingested.contentIntegrity),
       now: options.now,
     });
@@ -112,7 +115,7 @@ export class Store {
   }
 
   /** Write a package's index row: its commit point, after every file (bin targets' `-exec` entries too) is in place. */
-  #commit(
+  async #commit(
     ingested: { files: FileMap; manifest: PackageManifest; unpackedSize: number },
     meta: {
       name?: string;
@@ -121,7 +124,7 @@ export class Store {
       integrity?: string;
       now?: number;
     },
-  ): PackageRecord {
+  ): Promise<PackageRecord> {
     const name = meta.name ?? ingested.manifest.name ?? "unknown";
     const version = meta.version ?? ingested.manifest.version ?? "0.0.0";
     const now = meta.now ?? Date.now();
@@ -136,11 +139,12 @@ export class Store {
       addedAt: now,
       lastUsed: now,
     }, ingested);
-    this.index.putMany([record]);
+    await this.#rows.put(record);
     return record;
   }
 
   close(): void {
+    this.#rows.flush();
     this.index.close();
   }
 }
