@@ -39,6 +39,12 @@ export interface InstallOptions {
   warn?: (message: string) => void;
   /** Injected registry client (tests: a counting loopback registry). */
   client?: RegistryClient;
+  /**
+   * Check every store file a hit links (size, mode, mtime against the index: one stat each) so a file
+   * edited through some project's hardlink is caught and re-fetched instead of spread. Default true;
+   * false trusts the store, as pnpm's `verify-store-integrity=false` does.
+   */
+  verifyStoreIntegrity?: boolean;
   /** Injected file importer instead of the probed one (tests: one that fails midway). Links on this thread. */
   importer?: FileImporter;
   /**

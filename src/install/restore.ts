@@ -252,6 +252,9 @@ export async function restore(
 
   // Misses start downloading first; hits are linked while those downloads run (by the workers as soon as
   // they are found, else afterwards on this thread).
+  // Store hits pass the verifier's fast path before they are linked, unless the user opted out (as pnpm's
+  // verify-store-integrity=false does): one stat per file (mocha, hot, Bun binary: 305 vs 240 ms wall).
+  const verify = options.verifyStoreIntegrity !== false;
   const hits: [Placement, PackageRecord][] = [];
   const pending: Promise<void>[] = [];
   const settle = (placement: Placement, work: Promise<void>): Promise<void> => {
@@ -272,7 +275,7 @@ export async function restore(
     } else if (pool) {
       // The workers start on it now, while the rest is looked up.
       progress.cached++;
-      settle(placement, place(placement, hit, true));
+      settle(placement, place(placement, hit, verify));
     } else hits.push([placement, hit]);
   }
   progress.cached += hits.length;
@@ -283,7 +286,7 @@ export async function restore(
   let sinceYield = 0;
   for (const [placement, hit] of hits) {
     if (failures.length) break; // the install fails anyway: stop linking
-    await settle(placement, place(placement, hit, true));
+    await settle(placement, place(placement, hit, verify));
     if (++sinceYield >= 32) {
       sinceYield = 0;
       report();

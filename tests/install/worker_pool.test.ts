@@ -230,3 +230,33 @@ test("SILO_WORKERS sets the worker count; a bad value is an error that says what
     /SILO_WORKERS must be a whole number/,
   );
 });
+
+test("verifyStoreIntegrity: false links store files unchecked: an edited one is spread, nothing is fetched", async () => {
+  for (const workers of [0, 2]) {
+    const p = await makeProject(SPECS);
+    try {
+      await install(p.c, { projectDir: p.projectDir, client: p.client, workers });
+      fs.appendFileSync(nm(p.projectDir, "p1/index.js"), "\n// edited");
+      fs.rmSync(nm(p.projectDir), { recursive: true });
+      await install(p.c, {
+        projectDir: p.projectDir,
+        client: p.client,
+        workers,
+        verifyStoreIntegrity: false,
+      });
+      assert.equal(
+        fs.readFileSync(nm(p.projectDir, "p1/index.js"), "utf8"),
+        "p1 index\n// edited",
+        `workers=${workers}`,
+      );
+      assert.equal(p.server.requests.get(p.tarballPath("p1")), 1, "p1 came from the store, edit and all");
+      // The default install still catches it.
+      fs.rmSync(nm(p.projectDir), { recursive: true });
+      await install(p.c, { projectDir: p.projectDir, client: p.client, workers, warn: () => {} });
+      assert.equal(fs.readFileSync(nm(p.projectDir, "p1/index.js"), "utf8"), "p1 index");
+      assert.equal(p.server.requests.get(p.tarballPath("p1")), 2);
+    } finally {
+      await p.close();
+    }
+  }
+});

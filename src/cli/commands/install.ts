@@ -26,6 +26,8 @@ Flags:
   --registry URL              registry to download from (overrides .npmrc)
   --concurrency N             parallel downloads (default 16)
   --force                     reinstall even when node_modules is up to date
+  --no-verify-store-integrity link store files without checking them first (faster; an edited
+                              store file is then spread instead of re-fetched)
   --dir DIR                   the project directory (default: the current one)
   --json                      print the summary as JSON`;
 
@@ -47,6 +49,7 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
       registry: { type: "string" },
       concurrency: { type: "string" },
       force: { type: "boolean" },
+      "no-verify-store-integrity": { type: "boolean" },
       dir: { type: "string" },
       json: { type: "boolean" },
     },
@@ -90,6 +93,7 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
     registry: values.registry,
     concurrency,
     force: values.force,
+    verifyStoreIntegrity: !values["no-verify-store-integrity"],
     onProgress,
     warn,
   });
