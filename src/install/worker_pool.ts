@@ -90,9 +90,9 @@ export const WORKER_TARBALL_MAX = 16 * 1024 * 1024;
 const QUEUED_BYTES_MAX = 64 * 1024 * 1024;
 
 /**
- * Link jobs go out in messages of up to this many packages: a message costs both threads far more than
- * its bytes (mocha, hot, Bun: the lookup loop that feeds the workers took 55-100 ms with one message per
- * package, 20-35 ms without workers).
+ * Link jobs go out in messages of up to this many packages: each message costs both threads more than its
+ * bytes. Mocha, hot, Bun binary: 638 messages become ~40; CPU 540 -> 520 ms, wall unchanged (the workers'
+ * kernel work is what the install waits for).
  */
 const LINK_BATCH = 16;
 

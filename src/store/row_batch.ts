@@ -1,8 +1,9 @@
 /**
  * Index rows written close together share one transaction. A cold install commits hundreds of packages
  * a second, and a commit of its own costs each one a write lock, a WAL append and a wal-index update
- * (mocha, 611 packages, Bun: ~90 ms of the main thread). Each caller still waits for its own row's
- * commit, so the row stays the package's commit point (invariant 3).
+ * (mocha, 611 packages, Bun: ~90 ms of the main thread in a profile; a cold install's CPU 3.07 -> 3.00 s,
+ * wall unchanged: the workers set the pace). Each caller still waits for its own row's commit, so the row
+ * stays the package's commit point (invariant 3).
  *
  * @module
  */
