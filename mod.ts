@@ -34,10 +34,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { createContainer, T } from "./src/container/app.ts";
 import type { Container } from "./src/container/container.ts";
-import { install as runInstall } from "./src/install/install.ts";
+import { install as runInstall, type InstallSummary } from "./src/install/install.ts";
 import type { RequestedMethod } from "./src/link/mod.ts";
 import { projectStatus } from "./src/install/modified.ts";
-import { parseSize } from "./src/store/gc.ts";
+import { type GcReport, parseSize } from "./src/store/gc.ts";
 import { defaultStoreDir } from "./src/store/layout.ts";
 import { type AddResult, addSummary } from "./src/store/store.ts";
 
@@ -113,38 +113,7 @@ export interface ProjectInstallOptions {
 }
 
 /** What an install did; the CLI's `silo install --json` prints the same fields. */
-export interface InstallResult {
-  /** True when node_modules already matched the lockfile and nothing was done. */
-  upToDate: boolean;
-  /** The lockfile's file name. */
-  lockfile: string;
-  /** "hoisted" (npm) or "isolated" (pnpm); "unknown" when up to date. */
-  layout: string;
-  /** Packages placed in node_modules. */
-  packages: number;
-  /** Of those, how many were already in the store. */
-  fromStore: number;
-  /** Tarballs downloaded. */
-  downloaded: number;
-  /** Compressed bytes downloaded. */
-  downloadedBytes: number;
-  /** Files placed. */
-  files: number;
-  /** Symlinks made (workspaces, `link:` deps, the isolated layout). */
-  links: number;
-  /** `.bin` entries made. */
-  bins: number;
-  /** How files were placed: "clone", "hardlink", "copy" (or "none" when up to date). */
-  importMethod: string;
-  /** Packages left out, and why (platform, optional fetch failures). */
-  skipped: { id: string; reason: string }[];
-  /** Packages with lifecycle scripts that were not allowed to run. */
-  scriptsSkipped: string[];
-  /** Lifecycle scripts that ran. */
-  scriptsRun: number;
-  /** Wall time in milliseconds. */
-  ms: number;
-}
+export type InstallResult = InstallSummary;
 
 /** Options for {@linkcode SiloStore.verify}. */
 export interface VerifyStoreOptions {
@@ -197,34 +166,7 @@ export interface GcStoreOptions {
 }
 
 /** What {@linkcode SiloStore.gc} removed (or, with `dryRun`, would remove). */
-export interface GcResult {
-  /** Whether this was a dry run. */
-  dryRun: boolean;
-  /** The packages removed: "unused" by any live project, or "evicted" to fit `maxSize`. */
-  packages: { key: string; name: string; version: string; reason: "unused" | "evicted"; lastUsed: number }[];
-  /** Store files removed. */
-  files: number;
-  /** Bytes freed (store and temp files). */
-  bytesFreed: number;
-  /** Of the removed files, those no package referenced (left by crashed installs or removed rows). */
-  orphanFiles: number;
-  /** Temp files of dead installs removed. */
-  tempFiles: number;
-  /** Projects forgotten because their folder or lockfile is gone. */
-  projectsForgotten: string[];
-  /** Live projects whose packages were kept. */
-  liveProjects: number;
-  /** Leases of dead processes reclaimed. */
-  leasesReclaimed: number;
-  /** Packages kept because a running install leases them. */
-  leasedSkipped: number;
-  /** Files put back because an install committed a package that names them while gc ran. */
-  restored: number;
-  /** Bytes of distinct referenced files before gc. */
-  sizeBefore: number;
-  /** Bytes of distinct referenced files after gc. */
-  sizeAfter: number;
-}
+export type GcResult = GcReport;
 
 /** The result of {@linkcode SiloStore.status}: a project's node_modules against the store. */
 export interface ProjectStatus {
@@ -475,7 +417,7 @@ class StoreHandle implements SiloStore {
       ...options,
       importMethod: options.importMethod as RequestedMethod | undefined,
     });
-    return { ...summary };
+    return summary;
   }
 
   async verify(options: VerifyStoreOptions = {}): Promise<VerifyResult> {
@@ -512,7 +454,7 @@ class StoreHandle implements SiloStore {
       olderThanDays: options.olderThanDays,
       dryRun: options.dryRun,
     });
-    return { ...report, packages: report.packages.map((p) => ({ ...p })) };
+    return report;
   }
 
   close(): void {

@@ -71,21 +71,35 @@ export interface InstallProgress {
 
 /** What an install did. */
 export interface InstallSummary {
+  /** True when node_modules already matched the lockfile and nothing was done. */
   upToDate: boolean;
+  /** The lockfile's file name. */
   lockfile: string;
+  /** "hoisted" (npm) or "isolated" (pnpm); "unknown" when up to date. */
   layout: Graph["layout"] | "unknown";
+  /** Packages placed in node_modules. */
   packages: number;
+  /** Of those, how many were already in the store. */
   fromStore: number;
+  /** Tarballs downloaded. */
   downloaded: number;
+  /** Compressed bytes downloaded. */
   downloadedBytes: number;
+  /** Files placed. */
   files: number;
+  /** Symlinks made (workspaces, `link:` deps, the isolated layout). */
   links: number;
+  /** `.bin` entries made. */
   bins: number;
+  /** How files were placed: "clone", "hardlink", "copy" (or "none" when up to date). */
   importMethod: string;
+  /** Packages left out, and why (platform, optional fetch failures). */
   skipped: { id: string; reason: string }[];
-  /** Packages with install scripts that did not run (not allowed). */
+  /** Packages with lifecycle scripts that were not allowed to run. */
   scriptsSkipped: string[];
+  /** Lifecycle scripts that ran. */
   scriptsRun: number;
+  /** Wall time in milliseconds. */
   ms: number;
 }
 

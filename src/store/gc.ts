@@ -50,33 +50,38 @@ export interface RemovedPackage {
   key: string;
   name: string;
   version: string;
+  /** "unused" by any live project, or "evicted" to fit `maxSize`. */
   reason: "unused" | "evicted";
   lastUsed: number;
 }
 
-/** What a gc run did. */
+/** What a gc run removed (or, with `dryRun`, would remove). */
 export interface GcReport {
+  /** Whether this was a dry run. */
   dryRun: boolean;
+  /** The packages removed. */
   packages: RemovedPackage[];
-  /** CAS files removed (or that would be). */
+  /** Store files removed. */
   files: number;
-  /** Bytes of store files and temp files removed. */
+  /** Bytes freed (store and temp files). */
   bytesFreed: number;
-  /** CAS files that no row referenced (crashed installs, removed rows). */
+  /** Of the removed files, those no package referenced (left by crashed installs or removed rows). */
   orphanFiles: number;
+  /** Temp files of dead installs removed. */
   tempFiles: number;
   /** Projects forgotten because their folder or lockfile is gone. */
   projectsForgotten: string[];
   /** Live projects whose packages were kept. */
   liveProjects: number;
-  /** Processes whose leases were reclaimed (dead). */
+  /** Leases of dead processes reclaimed. */
   leasesReclaimed: number;
-  /** Packages gc wanted but left alone because a running install leases them. */
+  /** Packages kept because a running install leases them. */
   leasedSkipped: number;
-  /** Trashed files linked back because a row committed meanwhile named them. */
+  /** Files put back because an install committed a package that names them while gc ran. */
   restored: number;
-  /** Bytes of distinct referenced files before and after. */
+  /** Bytes of distinct referenced files before gc. */
   sizeBefore: number;
+  /** Bytes of distinct referenced files after gc. */
   sizeAfter: number;
 }
 

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import type { InstallResult } from "../../mod.ts";
 import { startRegistry } from "../support/registry_server.ts";
 import {
   copyProject,
@@ -33,19 +34,6 @@ const HELLO_PACKAGES = [
   "supports-color",
 ];
 
-interface Summary {
-  upToDate: boolean;
-  lockfile: string;
-  layout: string;
-  packages: number;
-  fromStore: number;
-  downloaded: number;
-  downloadedBytes: number;
-  files: number;
-  bins: number;
-  importMethod: string;
-}
-
 /** A hello project in a fresh workspace and a registry for it; `done` tears both down. */
 async function helloSetup() {
   const ws = workspace();
@@ -69,7 +57,7 @@ test("e2e: install examples/hello into a fresh store, then no-op, hot reinstall,
 }, async () => {
   const { project, flags, registry, ws, done } = await helloSetup();
   try {
-    const cold = await siloJson<Summary>(["install", "--frozen-lockfile", ...flags], { cwd: project });
+    const cold = await siloJson<InstallResult>(["install", "--frozen-lockfile", ...flags], { cwd: project });
     assert.equal(cold.upToDate, false);
     assert.equal(cold.lockfile, "package-lock.json");
     assert.equal(cold.layout, "hoisted");
@@ -101,14 +89,14 @@ test("e2e: install examples/hello into a fresh store, then no-op, hot reinstall,
     const again = await silo(["install", ...flags], { cwd: project });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /node_modules is up to date \(package-lock\.json\)/);
-    const noop = await siloJson<Summary>(["install", ...flags], { cwd: project });
+    const noop = await siloJson<InstallResult>(["install", ...flags], { cwd: project });
     assert.equal(noop.upToDate, true);
     assert.equal(registry.total(), requestsBefore, "a no-op install makes no requests");
 
     // No node_modules, warm store: everything from the store, nothing downloaded.
     fs.rmSync(nm, { recursive: true });
     const before = registry.total();
-    const hot = await siloJson<Summary>(["install", "--dir", project, ...flags], { cwd: ws.root });
+    const hot = await siloJson<InstallResult>(["install", "--dir", project, ...flags], { cwd: ws.root });
     assert.equal(hot.fromStore, HELLO_PACKAGES.length);
     assert.equal(hot.downloaded, 0);
     assert.equal(registry.total(), before, "a hot install makes no requests");
@@ -138,7 +126,7 @@ test("e2e: install examples/hello into a fresh store, then no-op, hot reinstall,
 test("e2e: --prod leaves devDependencies out", { timeout: E2E_TIMEOUT }, async () => {
   const { project, flags, done } = await helloSetup();
   try {
-    const summary = await siloJson<Summary>(["install", "--prod", ...flags], { cwd: project });
+    const summary = await siloJson<InstallResult>(["install", "--prod", ...flags], { cwd: project });
     assert.equal(summary.packages, HELLO_PACKAGES.length - 1);
     assert.deepEqual(
       packageDirs(path.join(project, "node_modules")),
@@ -247,7 +235,7 @@ test("e2e: a corrupted store file fails verify; --repair removes it and the next
     const clean = await silo(["verify", "--store", ws.store], { cwd: ws.root });
     assert.equal(clean.code, 0, clean.stdout);
 
-    const refetch = await siloJson<Summary>(["install", "--force", ...flags], { cwd: project });
+    const refetch = await siloJson<InstallResult>(["install", "--force", ...flags], { cwd: project });
     assert.ok(refetch.downloaded >= 1, `downloaded ${refetch.downloaded}`);
     assert.equal(refetch.packages, HELLO_PACKAGES.length);
     const after = await silo(["verify", "--store", ws.store], { cwd: ws.root });
