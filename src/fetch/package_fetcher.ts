@@ -12,7 +12,7 @@ import type { AddOptions, Store } from "../store/store.ts";
 import { downloadWithRetry, TransientFetchError } from "./download.ts";
 import type { RegistryClient } from "./registry.ts";
 import { SingleFlight } from "./single_flight.ts";
-import { TarballError } from "./tar_ingest.ts";
+import { type PlacedFiles, TarballError } from "./tar_ingest.ts";
 
 /** Counters for progress and the summary. */
 export interface FetchStats {
@@ -103,9 +103,25 @@ export class PackageFetcher {
   }
 
   /** The stored package, downloading it at most once however many callers ask at the same time. */
-  ensure(node: PackageNode): Promise<PackageRecord> {
+  async ensure(node: PackageNode): Promise<PackageRecord> {
+    return (await this.ensureAt(node, undefined)).record;
+  }
+
+  /**
+   * {@linkcode ensure}, and a download this call starts also fills the package folder `placeAt` (see
+   * `IngestOptions.placeAt`): `placed` is set when it did. A caller that joined someone else's download,
+   * or whose tarball was unpacked elsewhere, gets no `placed` and imports the package itself.
+   */
+  async ensureAt(
+    node: PackageNode,
+    placeAt: string | undefined,
+  ): Promise<{ record: PackageRecord; placed?: PlacedFiles }> {
     const hit = this.lookup(node);
-    return hit ? Promise.resolve(hit) : this.fetch(node);
+    if (hit) return { record: hit };
+    let placed: PlacedFiles | undefined;
+    const key = this.keyOf(node);
+    const record = await this.#flights.run(key, () => this.#download(node, key, placeAt, (p) => placed = p));
+    return { record, placed };
   }
 
   /** Download (or join the download of) `node`, bypassing the index: a row whose files went missing. */
@@ -119,9 +135,14 @@ export class PackageFetcher {
     return this.#flights.has(this.keyOf(node));
   }
 
-  async #download(node: PackageNode, key: string): Promise<PackageRecord> {
+  async #download(
+    node: PackageNode,
+    key: string,
+    placeAt?: string,
+    onPlaced?: (placed: PlacedFiles) => void,
+  ): Promise<PackageRecord> {
     try {
-      return await this.#downloadOnce(node, key);
+      return await this.#downloadOnce(node, key, placeAt, onPlaced);
     } catch (error) {
       throw this.#explain(node, error);
     }
@@ -148,7 +169,12 @@ export class PackageFetcher {
     );
   }
 
-  async #downloadOnce(node: PackageNode, key: string): Promise<PackageRecord> {
+  async #downloadOnce(
+    node: PackageNode,
+    key: string,
+    placeAt?: string,
+    onPlaced?: (placed: PlacedFiles) => void,
+  ): Promise<PackageRecord> {
     const label = `${node.name}@${node.version}`;
     const r = node.resolution;
     if (r.kind === "git") {
@@ -197,6 +223,7 @@ export class PackageFetcher {
             version: node.version,
             source: url,
             ingest: this.#options.ingest,
+            placeAt,
           });
         } catch (error) {
           // A body that ends early is usually the network: download again. Bad bytes are not retried.
@@ -209,6 +236,7 @@ export class PackageFetcher {
       this.stats.downloads++;
       this.stats.bytes += result.compressedBytes;
       this.#options.onDownload?.(node, result.compressedBytes);
+      if (result.placed) onPlaced?.(result.placed);
       return result.record;
     } finally {
       this.stats.active--;

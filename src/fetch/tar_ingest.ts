@@ -11,7 +11,7 @@ import { Readable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
 import { createGunzip, gunzipSync } from "node:zlib";
 import tar from "tar-stream";
-import type { CasWriter } from "../store/cas.ts";
+import { type CasWriter, linkReplacing } from "../store/cas.ts";
 import { publishExecutableBins } from "../store/executable_bins.ts";
 import type { FileMap, PackageManifest } from "../store/index_db.ts";
 
@@ -52,6 +52,25 @@ export interface IngestOptions {
   maxUnpackedBytes?: number;
   /** The "at least" of that default (64 MiB); tests lower it to exercise the ratio with small tarballs. */
   ratioFloor?: number;
+  /**
+   * A package folder (absolute, on the store's filesystem) to fill while storing: each file is written
+   * there and hard-linked into the store (see CasWriter.writeBytesAt), package.json last. Honoured only
+   * for a tarball already in memory, whose integrity is checked before anything is written, and with a
+   * {@linkcode Placer}; `IngestResult.placed` says whether it was.
+   */
+  placeAt?: string;
+}
+
+/** Makes the folders of a placed package (the install's Materializer). */
+export interface Placer {
+  /** Make `dir` (absolute) and its missing parents. */
+  ensureDir(dir: string): void;
+}
+
+/** What a placing ingest put in its folder: how many files, and the one written last. */
+export interface PlacedFiles {
+  files: number;
+  last?: string;
 }
 
 /** Tarball bytes: a network body, a file stream, or bytes already in memory. */
@@ -68,6 +87,8 @@ export interface IngestResult {
   /** Files this ingest newly published (the rest were already in the store). */
   written: number;
   compressedBytes: number;
+  /** Set when the files were also placed at `IngestOptions.placeAt`. */
+  placed?: PlacedFiles;
 }
 
 // Files above this are streamed to a temp file instead of buffered.
@@ -126,6 +147,7 @@ export async function ingestTarball(
   source: TarballSource,
   cas: CasWriter,
   options: IngestOptions,
+  placer?: Placer,
 ): Promise<IngestResult> {
   const { label } = options;
   const expected = options.integrity ? parseIntegrity(options.integrity) : undefined;
@@ -138,6 +160,18 @@ export async function ingestTarball(
   }
   const tarballHash = await cas.hasher.create(expected?.algorithm ?? "sha512");
   let compressedBytes = 0;
+  let actual: string | undefined;
+  const checkIntegrity = () => {
+    actual = toBase64(tarballHash.digestBytes());
+    if (expected && actual !== expected.digest) {
+      throw new TarballError(
+        "integrity",
+        label,
+        `integrity mismatch: the lockfile expects ${expected.algorithm}-${expected.digest} but the tarball is ${expected.algorithm}-${actual}. ` +
+          "The registry served different bytes than the lockfile recorded; check the registry, or update the lockfile if the change is expected.",
+      );
+    }
+  };
   const tap = async function* () {
     const chunks = source instanceof Uint8Array ? [source] : source as AsyncIterable<Uint8Array>;
     for await (const chunk of chunks) {
@@ -167,6 +201,19 @@ export async function ingestTarball(
       label,
       `unpacks to more than ${limit()} bytes (${bytes} so far from ${compressedBytes} compressed); refusing a likely tar bomb`,
     );
+  // Bytes in memory are checked before anything is unpacked: a bad tarball writes nothing.
+  if (source instanceof Uint8Array) {
+    tarballHash.update(source);
+    compressedBytes = source.length;
+    try {
+      checkIntegrity();
+    } catch (error) {
+      throw truncatedInstead(source, label, limit()) ?? error;
+    }
+  }
+  const place = options.placeAt && placer && source instanceof Uint8Array
+    ? { dir: options.placeAt, placer, done: [] as string[] }
+    : undefined;
   async function* guarded(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     for await (const chunk of body) {
       unpackedRead += chunk.length;
@@ -182,8 +229,6 @@ export async function ingestTarball(
     : pipeline(Readable.from(tap()), createGunzip(), extract);
   piping.catch(() => {}); // surfaced through the entry loop and the await below
   async function unpackWhole(bytes: Uint8Array): Promise<void> {
-    tarballHash.update(bytes);
-    compressedBytes = bytes.length;
     try {
       const maxOutputLength = limit() + 1;
       extract.end(gunzipSync(bytes, { maxOutputLength, chunkSize: outputChunkSize(bytes, maxOutputLength) }));
@@ -196,6 +241,7 @@ export async function ingestTarball(
     await finished(extract);
   }
 
+  if (place) place.placer.ensureDir(place.dir);
   try {
     for await (const entry of extract) {
       const header = entry.header;
@@ -223,13 +269,18 @@ export async function ingestTarball(
       // Only "executable or not" survives into the store (the sticky bit and the rest are dropped).
       const exec = ((header.mode ?? 0o644) & 0o111) !== 0;
       const body = guarded(entry as AsyncIterable<Uint8Array>);
+      // Placed files go straight to their folder, except package.json: it is linked last (below).
+      const dest = place && relative !== "package.json" ? placedPath(place, relative) : undefined;
       let stored;
-      if (size > STREAM_THRESHOLD) stored = await streamToStore(body, cas, exec, size, label);
-      else {
+      if (size > STREAM_THRESHOLD) {
+        stored = await streamToStore(body, cas, exec, size, label);
+        if (dest) linkReplacing(cas.layout.filePath(stored.digest, exec), dest);
+      } else {
         const bytes = await readEntry(body, size, label, relative, source instanceof Uint8Array);
-        stored = await cas.writeBytes(bytes, exec);
+        stored = dest ? await cas.writeBytesAt(bytes, exec, dest) : await cas.writeBytes(bytes, exec);
         if (relative === "package.json") result.manifest = manifestOf(bytes);
       }
+      if (dest && !result.files[relative]) place!.done.push(relative);
       if (stored.written) result.written++;
       result.files[relative] = {
         digest: stored.digest,
@@ -239,24 +290,61 @@ export async function ingestTarball(
       };
     }
     await piping;
+    if (actual === undefined) checkIntegrity();
+    const execBins = await publishExecutableBins(cas, result.files, result.manifest);
+    if (place) result.placed = finishPlacing(place, cas, result.files, execBins);
   } catch (error) {
     extract.destroy();
+    if (place) unplace(place);
     throw classify(error, label);
   }
 
   result.compressedBytes = compressedBytes;
-  const actual = toBase64(tarballHash.digestBytes());
-  if (expected && actual !== expected.digest) {
-    throw new TarballError(
-      "integrity",
-      label,
-      `integrity mismatch: the lockfile expects ${expected.algorithm}-${expected.digest} but the tarball is ${expected.algorithm}-${actual}. ` +
-        "The registry served different bytes than the lockfile recorded; check the registry, or update the lockfile if the change is expected.",
-    );
-  }
   result.integrity = expected ? `${expected.algorithm}-${actual}` : `sha512-${actual}`;
-  await publishExecutableBins(cas, result.files, result.manifest);
   return result;
+}
+
+type Placing = { dir: string; placer: Placer; done: string[] };
+
+/** Where `relative` goes in a placed package, its folder made. */
+function placedPath(place: Placing, relative: string): string {
+  // `dir` is absolute and normalized, `relative` a checked tar path: concatenation, as the Materializer does.
+  const slash = relative.lastIndexOf("/");
+  if (slash > 0) place.placer.ensureDir(`${place.dir}${path.sep}${relative.slice(0, slash)}`);
+  return `${place.dir}${path.sep}${relative}`;
+}
+
+/**
+ * A body cut short fails the integrity check too; gunzip tells the two apart, and a truncated download is
+ * retried where a mismatch is not. Runs only on a mismatch.
+ */
+function truncatedInstead(gz: Uint8Array, label: string, maxOutputLength: number): TarballError | undefined {
+  try {
+    gunzipSync(gz, { maxOutputLength });
+  } catch (error) {
+    const failure = classify(error, label);
+    if (failure instanceof TarballError && failure.kind === "truncated") return failure;
+  }
+  return undefined;
+}
+
+/** Bin targets that got `-exec` entries are linked to those; then package.json, which marks the folder complete. */
+function finishPlacing(place: Placing, cas: CasWriter, files: FileMap, execBins: string[]): PlacedFiles {
+  const link = (relative: string) => {
+    const entry = files[relative];
+    linkReplacing(cas.layout.filePath(entry.digest, (entry.mode & 0o111) !== 0), placedPath(place, relative));
+  };
+  for (const relative of execBins) if (relative !== "package.json") link(relative);
+  if (files["package.json"]) {
+    link("package.json");
+    place.done.push("package.json");
+  }
+  return { files: place.done.length, last: place.done.at(-1) };
+}
+
+/** A failed ingest takes back the files it placed (nested packages in the folder are not its to remove). */
+function unplace(place: Placing): void {
+  for (const relative of place.done) fs.rmSync(`${place.dir}${path.sep}${relative}`, { force: true });
 }
 
 /**

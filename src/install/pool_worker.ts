@@ -80,7 +80,10 @@ async function loadIngester() {
   const hasher = hasherName === "hash-wasm" ? await createWasmHasher() : createNativeHasher();
   // Its own in-process lock: across workers, the CAS writer's cross-process rules hold (temp + rename).
   const cas = new CasWriter(layout!, hasher, new KeyedMutex());
-  return (job: Extract<PoolRequest, { type: "ingest" }>) => ingestTarball(job.tarball, cas, job.options);
+  // Placing files while storing them links them: only for the hardlink importer.
+  const placer = importer?.method === "hardlink" ? fsx : undefined;
+  return (job: Extract<PoolRequest, { type: "ingest" }>) =>
+    ingestTarball(job.tarball, cas, job.options, placer);
 }
 
 async function init(storeRoot: string, spec: Extract<PoolRequest, { type: "init" }>["spec"]): Promise<void> {

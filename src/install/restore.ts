@@ -192,12 +192,12 @@ export async function restore(
   ): Promise<"done" | "suspect"> => {
     const prep = prepare(placement, record);
     if (!prep) return "done";
-    const { dir, runs, patch } = prep;
+    const { runs, patch } = prep;
     let imported: Imported;
     // A package whose scripts run may write into its own files, and a patched one is written to: they get
     // copies, never links into the store. Those few are made here; the rest by the install workers, if any.
     const outcome = pool && !runs && !patch
-      ? await pool.link(record, dir, check).catch(poolBroken)
+      ? await pool.link(record, prep.dir, check).catch(poolBroken)
       : undefined;
     if (outcome) {
       if (outcome.kind === "suspect") return "suspect";
@@ -205,8 +205,19 @@ export async function restore(
       imported = outcome.imported;
     } else {
       if (check && !filesPassFastPath(layout, record.files)) return "suspect";
-      imported = fsx.importPackage(record, dir, runs || patch ? copier : undefined);
+      imported = fsx.importPackage(record, prep.dir, runs || patch ? copier : undefined);
     }
+    placed(placement, record, prep, imported);
+    return "done";
+  };
+
+  /** Account for a package now complete in its folder (imported here, or placed by its download). */
+  const placed = (
+    placement: Placement,
+    record: PackageRecord,
+    { dir, runs, patch }: NonNullable<ReturnType<typeof prepare>>,
+    imported: Imported,
+  ) => {
     progress.files += imported.files;
     if (imported.last) lastFiles.set(placement.id, imported.last);
     if (patch) applyPatchFile(patch, dir, `${placement.node.name}@${placement.node.version}`);
@@ -223,8 +234,17 @@ export async function restore(
       });
     }
     progress.linked++;
-    return "done";
   };
+
+  // A download may fill its package's folder as it stores the files (one write and one link per file,
+  // instead of a temp file, a rename and a link: see CasWriter.writeBytesAt), when the folder would get
+  // hard links anyway: the workers hardlink, the package runs no scripts and takes no patch (those get
+  // copies), and it is not optional (its manifest may yet rule this platform out).
+  const placeAtFor = (placement: Placement): string | undefined =>
+    pool?.method === "hardlink" && !placement.node.optional && !allowed.has(placement.node.name) &&
+      !patchHashOf(placement.id)
+      ? path.join(projectDir, placement.dir)
+      : undefined;
 
   /** Place a store hit (`check`) or a package just fetched, re-fetching when the store lets us down. */
   const place = async (placement: Placement, record: PackageRecord, check: boolean): Promise<void> => {
@@ -270,7 +290,10 @@ export async function restore(
     if (!hit) {
       settle(
         placement,
-        fetcher.ensure(placement.node).then((record) => place(placement, record, false)),
+        fetcher.ensureAt(placement.node, placeAtFor(placement)).then(({ record, placed: files }) => {
+          const prep = files && prepare(placement, record);
+          return prep ? placed(placement, record, prep, files!) : place(placement, record, false);
+        }),
       );
     } else if (pool) {
       // The workers start on it now, while the rest is looked up.

@@ -59,6 +59,8 @@ export class CasWriter {
   #publish: (tmp: string, dest: string) => void;
   // Creating with the final mode is enough unless the umask strips read/exec bits.
   #umaskStrips = (process.umask() & 0o555) !== 0;
+  /** CAS paths {@linkcode writeBytesAt} published or found, with their checkedAt: a repeat is one link. */
+  #placed = new Map<string, number>();
 
   constructor(layout: StoreLayout, hasher: Hasher, mutex: KeyedMutex, hooks: CasHooks = {}) {
     this.layout = layout;
@@ -89,6 +91,46 @@ export class CasWriter {
       // The kernel stamped mtime during the write, a moment ago: close enough for the verifier's
       // 100 ms window, and a stat saved per file. If we were descheduled, the verifier re-hashes once.
       return this.#publishLocked(tmp, dest, digest, exec, bytes.length, Date.now());
+    });
+  }
+
+  /**
+   * Store `bytes` and make `dest` (a new path on the store's filesystem, in a project) a hard link of the
+   * stored file. The bytes are written once, into `dest`, and linked into the CAS only when complete: a
+   * link never replaces a name, so the CAS path still only ever shows complete content (invariant 1), and
+   * a cold install skips the temp file, the rename and the second link of writing then importing.
+   * Content already stored is linked to `dest` instead, so projects share one inode. Where the store
+   * cannot be linked to (another filesystem), `dest` keeps its own copy and the CAS gets one the usual way.
+   */
+  async writeBytesAt(bytes: Uint8Array, exec: boolean, dest: string): Promise<StoredFile> {
+    const digest = this.hasher.sha512Hex(bytes);
+    const file = this.layout.filePath(digest, exec);
+    const size = bytes.length;
+    const known = this.#placed.get(file);
+    if (known !== undefined && linkReplacing(file, dest)) {
+      return { digest, exec, size, checkedAt: known, written: false };
+    }
+    writeNew(dest, bytes, casMode(exec), true);
+    if (this.#umaskStrips) fs.chmodSync(dest, casMode(exec)); // nothing links `dest` yet
+    const checkedAt = Date.now(); // as in writeBytes: the write just stamped mtime
+    try {
+      fs.linkSync(dest, file);
+      this.#placed.set(file, checkedAt);
+      return { digest, exec, size, checkedAt, written: true };
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EEXIST") return await this.writeBytes(bytes, exec);
+    }
+    const present = statIfComplete(file, size);
+    if (present && linkReplacing(file, dest)) {
+      this.#placed.set(file, present.mtimeMs);
+      return { digest, exec, size, checkedAt: present.mtimeMs, written: false };
+    }
+    // The CAS path holds something else (a damaged file) or just vanished: ours replaces it, as in
+    // writeBytes (rename under the lock); `dest` keeps its copy.
+    return await this.mutex.run(file, () => {
+      const tmp = this.tempPath();
+      fs.linkSync(dest, tmp);
+      return this.#publishLocked(tmp, file, digest, exec, size, checkedAt);
     });
   }
 
@@ -129,16 +171,42 @@ export class CasWriter {
 }
 
 /**
- * Create `file` (it must not exist) holding `bytes`. Not fs.writeFileSync: on Bun that adds an ftruncate,
- * on Deno a chmod, per file (seen in strace and a CPU profile; the CAS writes one per file it stores).
+ * Create `file` (it must not exist, unless `replace`) holding `bytes`. Not fs.writeFileSync: on Bun that
+ * adds an ftruncate, on Deno a chmod, per file (seen in strace and a CPU profile; the CAS writes one per
+ * file it stores).
  */
-function writeNew(file: string, bytes: Uint8Array, mode: number): void {
-  const fd = fs.openSync(file, "wx", mode);
+function writeNew(file: string, bytes: Uint8Array, mode: number, replace = false): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "wx", mode);
+  } catch (error) {
+    if (!replace || (error as { code?: string }).code !== "EEXIST") throw error;
+    fs.rmSync(file, { force: true }); // a project's file from an earlier attempt: never a CAS path
+    fd = fs.openSync(file, "wx", mode);
+  }
   try {
     for (let done = 0; done < bytes.length;) done += fs.writeSync(fd, bytes, done);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Hard-link `src` (a CAS path) at `dest`, replacing a file already there (a project's, from an earlier
+ * attempt). False when `src` is gone.
+ */
+export function linkReplacing(src: string, dest: string): boolean {
+  try {
+    fs.linkSync(src, dest);
+    return true;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "ENOENT" && !fs.existsSync(src)) return false;
+    if (code !== "EEXIST") throw error;
+  }
+  fs.rmSync(dest, { force: true });
+  fs.linkSync(src, dest);
+  return true;
 }
 
 /** lstat `p`; the stats when it is a regular file of `size` bytes, else undefined. */

@@ -12,6 +12,7 @@ import { binsOf } from "./manifest.ts";
 
 /**
  * Point every bin target in `files` at an executable store entry, writing the ones that are missing.
+ * Returns the paths whose entry changed.
  *
  * @example
  * ```ts ignore
@@ -22,12 +23,15 @@ export async function publishExecutableBins(
   cas: CasWriter,
   files: FileMap,
   manifest: PackageManifest,
-): Promise<void> {
+): Promise<string[]> {
+  const changed: string[] = [];
   for (const target of Object.values(binsOf(manifest, files))) {
     const entry = files[target];
     if (!entry || entry.mode & 0o111) continue;
     const bytes = fs.readFileSync(cas.layout.filePath(entry.digest, false));
     const stored = await cas.writeBytes(bytes, true);
     files[target] = { ...entry, mode: 0o755, checkedAt: stored.checkedAt };
+    changed.push(target);
   }
+  return changed;
 }

@@ -7,7 +7,9 @@
 import { ingestDirectory } from "../fetch/directory_ingest.ts";
 import {
   type IngestOptions,
+  type IngestResult,
   ingestTarball,
+  type PlacedFiles,
   type SkippedEntry,
   type TarballSource,
 } from "../fetch/tar_ingest.ts";
@@ -26,7 +28,7 @@ import type { Verifier } from "./verifier.ts";
 
 /** The identity a caller knows before the tarball is read (all optional for `silo add`). */
 export interface AddOptions
-  extends Partial<Pick<IngestOptions, "integrity" | "maxUnpackedBytes" | "ratioFloor">> {
+  extends Partial<Pick<IngestOptions, "integrity" | "maxUnpackedBytes" | "ratioFloor" | "placeAt">> {
   name?: string;
   version?: string;
   /** Where it came from (URL or path), for keys of packages without integrity. */
@@ -36,7 +38,7 @@ export interface AddOptions
   /** Clock, for tests. */
   now?: number;
   /** Who unpacks the tarball into the CAS: {@linkcode ingestTarball} here, or a worker pool's. */
-  ingest?: typeof ingestTarball;
+  ingest?: (source: TarballSource, cas: CasWriter, options: IngestOptions) => Promise<IngestResult>;
 }
 
 /** What an add did. */
@@ -46,6 +48,8 @@ export interface AddResult {
   written: number;
   skipped: SkippedEntry[];
   compressedBytes: number;
+  /** Set when the ingest also placed the files at `placeAt`. */
+  placed?: PlacedFiles;
 }
 
 /** An add as `silo add --json` and the library report it: the row's identity and counts, no file map. */
@@ -87,6 +91,7 @@ export class Store {
       integrity: options.integrity,
       maxUnpackedBytes: options.maxUnpackedBytes,
       ratioFloor: options.ratioFloor,
+      placeAt: options.placeAt,
     });
     const record = await this.#commit(ingested, {
       name: options.name,
@@ -101,6 +106,7 @@ export class Store {
       written: ingested.written,
       skipped: ingested.skipped,
       compressedBytes: ingested.compressedBytes,
+      placed: ingested.placed,
     };
   }
 

@@ -79,6 +79,17 @@ test("workers unpack tarballs into the store: same rows and tree as the main thr
     assert.equal(rows(pooled).length, SPECS.length);
     assert.deepEqual(rows(pooled), rows(serial));
     assert.deepEqual(walkTree(nm(pooled.projectDir)), walkTree(nm(serial.projectDir)));
+    // Downloads placed straight into their folders still leave every file the store's own inode.
+    const layout = pooled.c.get(T.layout);
+    const inode = (file: string) => fs.statSync(file).ino;
+    assert.equal(
+      inode(nm(pooled.projectDir, "p7/lib/deep/nested/util.js")),
+      inode(layout.filePath(sha512Hex("p7 util"), false)),
+    );
+    assert.equal(
+      inode(nm(pooled.projectDir, "p4/bin/cli.js")),
+      inode(layout.filePath(sha512Hex("#!/usr/bin/env node\n"), true)),
+    );
     const report = await pooled.c.get(T.verifier).verifyAll();
     assert.equal(report.bad.length, 0);
     assert.ok(report.files >= SPECS.length * 4, `verified ${report.files} files`);

@@ -122,3 +122,50 @@ test("two copies of the writer in one process (install workers) never pick the s
     cleanup();
   }
 });
+
+test("writeBytesAt writes the project's file once and links it into the store: one inode, read-only", async () => {
+  const { c, dir, cleanup } = await testContainer();
+  const cas = c.get(T.cas);
+  const layout = c.get(T.layout);
+  const a = `${dir}/a.js`, b = `${dir}/b.js`;
+  const first = await cas.writeBytesAt(bytes("placed"), false, a);
+  const second = await cas.writeBytesAt(bytes("placed"), false, b);
+  const file = layout.filePath(sha512Hex("placed"), false);
+  assert.deepEqual([first.written, second.written], [true, false]);
+  assert.equal(first.digest, sha512Hex("placed"));
+  const inodes = [file, a, b].map((p) => fs.statSync(p).ino);
+  assert.equal(new Set(inodes).size, 1, "the store and both project files share one inode");
+  assert.equal(fs.statSync(file).nlink, 3);
+  assert.equal(fs.statSync(file).mode & 0o777, 0o444);
+  assert.equal(second.checkedAt, first.checkedAt);
+  assert.deepEqual(fs.readdirSync(layout.tmp), [], "no temp files");
+  const exec = await cas.writeBytesAt(bytes("placed"), true, `${dir}/bin.js`);
+  assert.equal(fs.statSync(`${dir}/bin.js`).mode & 0o777, 0o555);
+  assert.equal(fs.statSync(layout.filePath(exec.digest, true)).ino, fs.statSync(`${dir}/bin.js`).ino);
+  assert.notEqual(fs.statSync(`${dir}/bin.js`).ino, inodes[0], "an executable is its own inode");
+  cleanup();
+});
+
+test("writeBytesAt links content another writer stored, replaces a stale project file, and repairs a wrong-size CAS file", async () => {
+  const { c, dir, cleanup } = await testContainer();
+  const cas = c.get(T.cas);
+  const layout = c.get(T.layout);
+  const stored = await cas.writeBytes(bytes("shared"), false);
+  const file = layout.filePath(stored.digest, false);
+  fs.writeFileSync(`${dir}/x.js`, "left by an interrupted attempt");
+  const placed = await cas.writeBytesAt(bytes("shared"), false, `${dir}/x.js`);
+  assert.equal(placed.written, false);
+  assert.equal(fs.statSync(`${dir}/x.js`).ino, fs.statSync(file).ino);
+  assert.equal(placed.checkedAt, fs.statSync(file).mtimeMs, "checkedAt is the stored file's mtime");
+
+  // A truncated file at a CAS path (a damaged store) is replaced by the complete content.
+  const digest = sha512Hex("complete content");
+  const damaged = layout.filePath(digest, false);
+  fs.writeFileSync(damaged, "compl", { mode: 0o444 });
+  const repaired = await cas.writeBytesAt(bytes("complete content"), false, `${dir}/y.js`);
+  assert.equal(repaired.written, true);
+  assert.equal(fs.readFileSync(damaged, "utf8"), "complete content");
+  assert.equal(fs.readFileSync(`${dir}/y.js`, "utf8"), "complete content");
+  assert.equal(fs.statSync(damaged).ino, fs.statSync(`${dir}/y.js`).ino);
+  cleanup();
+});

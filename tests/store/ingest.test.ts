@@ -3,7 +3,7 @@ import fs from "node:fs";
 import { test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { T } from "../../src/container/app.ts";
-import { TarballError } from "../../src/fetch/tar_ingest.ts";
+import { ingestTarball, type Placer, TarballError } from "../../src/fetch/tar_ingest.ts";
 import { chunked, type Entry, packageTgz, sha512Hex, sri, tarOf, tgzOf } from "../support/tarball.ts";
 import { testContainer } from "../support/store.ts";
 
@@ -215,3 +215,63 @@ for (const form of ["streamed", "whole"] as const) {
     cleanup();
   });
 }
+
+const placer: Placer = { ensureDir: (dir) => fs.mkdirSync(dir, { recursive: true }) };
+
+test("a placing ingest fills the package folder with links to the stored files, package.json last", async () => {
+  const { c, dir, cleanup } = await testContainer();
+  const cas = c.get(T.cas);
+  const at = `${dir}/project/node_modules/ok`;
+  const tgz = await tgzOf([
+    {
+      name: "package/package.json",
+      content: JSON.stringify({ name: "ok", version: "1.0.0", bin: "bin/ok.js" }),
+    },
+    { name: "package/bin/ok.js", content: "#!/usr/bin/env node\n" }, // a bin target without its exec bit
+    { name: "package/lib/a.js", content: "a" },
+    { name: "package/lib/copy.js", content: "a" },
+  ]);
+  const result = await ingestTarball(
+    tgz,
+    cas,
+    { label: "ok@1.0.0", integrity: sri(tgz), placeAt: at },
+    placer,
+  );
+  assert.deepEqual(result.placed, { files: 4, last: "package.json" });
+  for (const [rel, entry] of Object.entries(result.files)) {
+    const stored = c.get(T.layout).filePath(entry.digest, (entry.mode & 0o111) !== 0);
+    assert.equal(fs.statSync(`${at}/${rel}`).ino, fs.statSync(stored).ino, `${rel} is the stored inode`);
+  }
+  assert.equal(result.files["bin/ok.js"].mode, 0o755);
+  assert.equal(fs.statSync(`${at}/bin/ok.js`).mode & 0o777, 0o555, "the bin target is the -exec entry");
+  assert.equal(fs.statSync(`${at}/lib/copy.js`).ino, fs.statSync(`${at}/lib/a.js`).ino);
+
+  // Without a placer (the main thread's fallback), placeAt is ignored and the result says so.
+  const other = `${dir}/project/node_modules/other`;
+  const plain = await ingestTarball(tgz, cas, { label: "ok@1.0.0", placeAt: other });
+  assert.equal(plain.placed, undefined);
+  assert.equal(fs.existsSync(other), false);
+  cleanup();
+});
+
+test("a placing ingest writes nothing for a bad tarball and takes back what it placed when one fails midway", async () => {
+  const { c, dir, cleanup } = await testContainer();
+  const cas = c.get(T.cas);
+  const at = `${dir}/node_modules/bad`;
+  const tgz = await tgzOf([pkgJson, { name: "package/a.js", content: "a" }]);
+  await assert.rejects(
+    ingestTarball(tgz, cas, { label: "bad@1.0.0", integrity: sri(new Uint8Array([1])), placeAt: at }, placer),
+    /integrity mismatch/,
+  );
+  assert.equal(fs.existsSync(at), false, "integrity is checked before anything is written");
+
+  const unsafe = await tgzOf([
+    pkgJson,
+    { name: "package/a.js", content: "a" },
+    { name: "package/../../escape.js", content: "x" },
+  ]);
+  const error = await ingestTarball(unsafe, cas, { label: "bad@1.0.0", placeAt: at }, placer).catch((e) => e);
+  assert.ok(error instanceof TarballError && error.kind === "unsafe-path", String(error));
+  assert.deepEqual(fs.readdirSync(at), [], "a.js was taken back and package.json never written");
+  cleanup();
+});
