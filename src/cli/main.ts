@@ -114,5 +114,8 @@ function describe(error: unknown): string {
 }
 
 if (import.meta.main) {
-  process.exitCode = await main(process.argv.slice(2));
+  // Exit at once, not when the event loop drains: everything is awaited and output is written
+  // synchronously by then, and tearing down the install workers' isolates cost a hot install ~40 ms of
+  // wall and ~60 ms of CPU (mocha, Bun binary, 9 interleaved runs: 350 -> 310 ms, 560 -> 500 ms).
+  process.exit(await main(process.argv.slice(2)));
 }
