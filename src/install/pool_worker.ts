@@ -78,7 +78,8 @@ async function loadIngester() {
         import("../fetch/tar_ingest.ts"),
       ]);
   const hasher = hasherName === "hash-wasm" ? await createWasmHasher() : createNativeHasher();
-  // Its own in-process lock: across workers, the CAS writer's cross-process rules hold (temp + rename).
+  // Its own in-process lock: across workers, the CAS writer's cross-process rules hold (temp + rename, or a
+  // link of a complete file, which never replaces).
   const cas = new CasWriter(layout!, hasher, new KeyedMutex());
   // Placing files while storing them links them: only for the hardlink importer.
   const placer = importer?.method === "hardlink" ? fsx : undefined;
