@@ -61,10 +61,10 @@ export interface IngestOptions {
   placeAt?: string;
 }
 
-/** Makes the folders of a placed package (the install's Materializer). */
+/** Says where a placed package's files go (the install's Materializer). */
 export interface Placer {
-  /** Make `dir` (absolute) and its missing parents. */
-  ensureDir(dir: string): void;
+  /** The path of `relative` (a checked tar path) in the package folder `dir` (absolute), its folder made. */
+  fileIn(dir: string, relative: string): string;
 }
 
 /** What a placing ingest put in its folder: how many files, and the one written last. */
@@ -173,8 +173,8 @@ export async function ingestTarball(
     }
   };
   const tap = async function* () {
-    const chunks = source instanceof Uint8Array ? [source] : source as AsyncIterable<Uint8Array>;
-    for await (const chunk of chunks) {
+    // Only streams come through here: bytes in memory are hashed above and unpacked whole.
+    for await (const chunk of source as AsyncIterable<Uint8Array>) {
       tarballHash.update(chunk);
       compressedBytes += chunk.length;
       yield chunk;
@@ -241,7 +241,6 @@ export async function ingestTarball(
     await finished(extract);
   }
 
-  if (place) place.placer.ensureDir(place.dir);
   try {
     for await (const entry of extract) {
       const header = entry.header;
@@ -306,13 +305,7 @@ export async function ingestTarball(
 
 type Placing = { dir: string; placer: Placer; done: string[] };
 
-/** Where `relative` goes in a placed package, its folder made. */
-function placedPath(place: Placing, relative: string): string {
-  // `dir` is absolute and normalized, `relative` a checked tar path: concatenation, as the Materializer does.
-  const slash = relative.lastIndexOf("/");
-  if (slash > 0) place.placer.ensureDir(`${place.dir}${path.sep}${relative.slice(0, slash)}`);
-  return `${place.dir}${path.sep}${relative}`;
-}
+const placedPath = (place: Placing, relative: string) => place.placer.fileIn(place.dir, relative);
 
 /**
  * A body cut short fails the integrity check too; gunzip tells the two apart, and a truncated download is

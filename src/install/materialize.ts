@@ -75,11 +75,7 @@ export class Materializer {
       const entry = record.files[rel];
       const exec = (entry.mode & 0o111) !== 0;
       const src = this.#layout.filePath(entry.digest, exec);
-      // `dir` is absolute and normalized, `rel` a checked tar path (no "..", no empty segments): plain
-      // concatenation, not path.join, on this per-file path.
-      const dest = `${dir}${path.sep}${rel}`;
-      const slash = rel.lastIndexOf("/");
-      if (slash > 0) this.ensureDir(`${dir}${path.sep}${rel.slice(0, slash)}`);
+      const dest = this.fileIn(dir, rel);
       const mode = exec ? 0o555 : 0o444;
       try {
         importer.importFile(src, dest, mode);
@@ -99,6 +95,15 @@ export class Materializer {
     }
     if (record.files["package.json"]) importOne("package.json"), files++, last = "package.json";
     return { files, last };
+  }
+
+  /** The path of `rel` (a checked tar path) in the package folder `dir` (absolute), its folder made. */
+  fileIn(dir: string, rel: string): string {
+    // `dir` is absolute and normalized, `rel` has no "..", no empty segments: plain concatenation, not
+    // path.join, on this per-file path.
+    const slash = rel.lastIndexOf("/");
+    this.ensureDir(slash > 0 ? `${dir}${path.sep}${rel.slice(0, slash)}` : dir);
+    return `${dir}${path.sep}${rel}`;
   }
 
   /** Replace whatever is at `at` with a relative symlink to `target` (both absolute). */

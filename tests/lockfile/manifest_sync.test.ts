@@ -20,6 +20,17 @@ function project(files: Record<string, unknown>): string {
   return dir;
 }
 
+/** The packages and snapshots sections of the pnpm lockfiles below: one package, ms@2.1.3. */
+const MS_PACKAGES = `packages:
+
+  ms@2.1.3:
+    resolution: {integrity: sha512-x}
+
+snapshots:
+
+  ms@2.1.3: {}
+`;
+
 const npmLock = (rootDeps: Record<string, string>, devDeps: Record<string, string> = {}) => ({
   name: "app",
   lockfileVersion: 3,
@@ -73,15 +84,7 @@ importers:
         specifier: 2.1.3
         version: 2.1.3
 
-packages:
-
-  ms@2.1.3:
-    resolution: {integrity: sha512-x}
-
-snapshots:
-
-  ms@2.1.3: {}
-`;
+${MS_PACKAGES}`;
   const dir = project({
     "package.json": { devDependencies: { ms: "^2.1.3" } },
     "packages/a/package.json": { dependencies: { ms: "2.1.3" } },
@@ -125,15 +128,7 @@ importers:
         specifier: ^2.1.0
         version: 2.1.3
 
-packages:
-
-  ms@2.1.3:
-    resolution: {integrity: sha512-x}
-
-snapshots:
-
-  ms@2.1.3: {}
-`;
+${MS_PACKAGES}`;
   const dir = project({ "package.json": { peerDependencies: { ms: "^2.1.0" } }, "pnpm-lock.yaml": lock });
   assert.deepEqual(findSpecifierMismatches(dir, await readLockfile(dir)), []);
   fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ peerDependencies: { ms: "^3.0.0" } }));

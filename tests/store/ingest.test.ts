@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { T } from "../../src/container/app.ts";
@@ -216,7 +217,13 @@ for (const form of ["streamed", "whole"] as const) {
   });
 }
 
-const placer: Placer = { ensureDir: (dir) => fs.mkdirSync(dir, { recursive: true }) };
+const placer: Placer = {
+  fileIn(dir, relative) {
+    const file = path.join(dir, relative);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    return file;
+  },
+};
 
 test("a placing ingest fills the package folder with links to the stored files, package.json last", async () => {
   const { c, dir, cleanup } = await testContainer();
