@@ -1,16 +1,19 @@
 /**
- * Tarball ingest: stream gunzip -> tar -> hash -> CAS, never holding the whole tarball.
- * The tarball's SRI integrity is checked over the compressed bytes as they pass; the
- * caller writes the index row only after this resolves.
+ * Tarball ingest: gunzip -> tar -> hash -> CAS. A tarball in memory (a worker's job) has its integrity
+ * checked first and is then unpacked whole (tar_reader.ts); a stream (a tarball too big to hold) goes
+ * through gunzip and tar-stream chunk by chunk, its integrity checked over the compressed bytes as they
+ * pass. Either way the caller writes the index row only after this resolves.
  *
  * @module
  */
 import fs from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { finished, pipeline } from "node:stream/promises";
+import { pipeline } from "node:stream/promises";
 import { createGunzip, gunzipSync } from "node:zlib";
 import tar from "tar-stream";
+import { gunzipWhole, TOO_LARGE_CODE } from "../runtime/gunzip.ts";
+import { readTar, type TarEntry, type TarEntryType, TarFormatError } from "./tar_reader.ts";
 import { type CasWriter, linkReplacing } from "../store/cas.ts";
 import { publishExecutableBins } from "../store/executable_bins.ts";
 import type { FileMap, PackageManifest } from "../store/index_db.ts";
@@ -221,87 +224,90 @@ export async function ingestTarball(
       yield chunk;
     }
   }
-  const extract = tar.extract();
-  // Bytes already in memory (a worker's job) are gunzipped in one native call and handed to the tar
-  // parser as one chunk: no gunzip stream, and each entry's body arrives whole.
-  const piping = source instanceof Uint8Array
-    ? unpackWhole(source)
-    : pipeline(Readable.from(tap()), createGunzip(), extract);
-  piping.catch(() => {}); // surfaced through the entry loop and the await below
-  async function unpackWhole(bytes: Uint8Array): Promise<void> {
-    try {
-      const maxOutputLength = limit() + 1;
-      extract.end(gunzipSync(bytes, { maxOutputLength, chunkSize: outputChunkSize(bytes, maxOutputLength) }));
-    } catch (error) {
-      const tooBig = (error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
-      const failure = tooBig ? tooLarge(limit() + 1) : error as Error;
-      extract.destroy(failure);
-      throw failure;
-    }
-    await finished(extract);
-  }
 
-  try {
-    for await (const entry of extract) {
-      const header = entry.header;
-      const type = header.type ?? "file";
-      if (type !== "file" && type !== "contiguous-file") {
-        checkNonFile(header.name, type, header.linkname ?? "", label);
-        if (type !== "directory") result.skipped.push({ path: header.name, reason: skipReason(type) });
-        entry.resume();
-        continue;
-      }
-      if ((header.mode ?? 0) & 0o6000) {
-        throw new TarballError(
-          "unsafe-entry",
-          label,
-          `tar entry "${header.name}" has the setuid/setgid bit, which no package needs; refusing the tarball. ` +
-            "Report it to the package's maintainers or registry.",
-        );
-      }
-      const relative = entryPath(header.name, label);
-      const size = header.size ?? 0;
-      result.unpackedSize += size;
-      if (options.maxUnpackedBytes !== undefined && result.unpackedSize > options.maxUnpackedBytes) {
-        throw tooLarge(result.unpackedSize);
-      }
-      // Only "executable or not" survives into the store (the sticky bit and the rest are dropped).
-      const exec = ((header.mode ?? 0o644) & 0o111) !== 0;
-      const body = guarded(entry as AsyncIterable<Uint8Array>);
-      // Placed files go straight to their folder, except package.json: it is linked last (below).
-      const dest = place && relative !== "package.json" ? placedPath(place, relative) : undefined;
-      let stored;
-      if (size > STREAM_THRESHOLD) {
-        stored = await streamToStore(body, cas, exec, size, label);
-        if (dest) linkReplacing(cas.layout.filePath(stored.digest, exec), dest);
-      } else {
-        const bytes = await readEntry(body, size, label, relative, source instanceof Uint8Array);
-        stored = dest ? await cas.writeBytesAt(bytes, exec, dest) : await cas.writeBytes(bytes, exec);
-        if (relative === "package.json") result.manifest = manifestOf(bytes);
-      }
-      if (dest && !result.files[relative]) place!.done.push(relative);
-      if (stored.written) result.written++;
-      result.files[relative] = {
-        digest: stored.digest,
-        mode: exec ? 0o755 : 0o644,
-        size: stored.size,
-        checkedAt: stored.checkedAt,
-      };
+  /** Store one entry; `body` is the whole file when the tarball is in memory, else the stream of it. */
+  const add = async (entry: EntryHeader, body: Uint8Array | AsyncIterable<Uint8Array>) => {
+    const { name, type, mode, size } = entry;
+    if (type !== "file" && type !== "contiguous-file") {
+      checkNonFile(name, type, entry.linkname, label);
+      if (type !== "directory") result.skipped.push({ path: name, reason: skipReason(type) });
+      return;
     }
-    await piping;
-    if (actual === undefined) checkIntegrity();
+    if (mode & 0o6000) {
+      throw new TarballError(
+        "unsafe-entry",
+        label,
+        `tar entry "${name}" has the setuid/setgid bit, which no package needs; refusing the tarball. ` +
+          "Report it to the package's maintainers or registry.",
+      );
+    }
+    const relative = entryPath(name, label);
+    result.unpackedSize += size;
+    if (options.maxUnpackedBytes !== undefined && result.unpackedSize > options.maxUnpackedBytes) {
+      throw tooLarge(result.unpackedSize);
+    }
+    // Only "executable or not" survives into the store (the sticky bit and the rest are dropped).
+    const exec = (mode & 0o111) !== 0;
+    // Placed files go straight to their folder, except package.json: it is linked last (below).
+    const dest = place && relative !== "package.json" ? placedPath(place, relative) : undefined;
+    let stored;
+    if (!(body instanceof Uint8Array) && size > STREAM_THRESHOLD) {
+      stored = await streamToStore(guarded(body), cas, exec, size, label);
+    } else {
+      const bytes = body instanceof Uint8Array ? body : await readEntry(guarded(body), size, label, relative);
+      stored = dest ? await cas.writeBytesAt(bytes, exec, dest) : await cas.writeBytes(bytes, exec);
+      if (relative === "package.json") result.manifest = manifestOf(bytes);
+    }
+    if (dest && !result.files[relative]) place!.done.push(relative);
+    if (stored.written) result.written++;
+    result.files[relative] = {
+      digest: stored.digest,
+      mode: exec ? 0o755 : 0o644,
+      size: stored.size,
+      checkedAt: stored.checkedAt,
+    };
+  };
+
+  const extract = source instanceof Uint8Array ? undefined : tar.extract();
+  try {
+    if (source instanceof Uint8Array) {
+      // A worker's job: gunzipped in one native call and read in place, each entry's body whole.
+      for (const entry of readTar(unpackWhole(source))) await add(entry, entry.body);
+    } else {
+      const piping = pipeline(Readable.from(tap()), createGunzip(), extract!);
+      piping.catch(() => {}); // surfaced through the entry loop and the await below
+      for await (const entry of extract!) {
+        const { name, type, mode, size, linkname } = entry.header;
+        const header = { name, type: (type ?? "file") as TarEntryType, mode: mode ?? 0o644, size: size ?? 0 };
+        await add({ ...header, linkname: linkname ?? "" }, entry as AsyncIterable<Uint8Array>);
+        entry.resume(); // drains what `add` did not read
+      }
+      await piping;
+      checkIntegrity();
+    }
     const execBins = await publishExecutableBins(cas, result.files, result.manifest);
     if (place) result.placed = finishPlacing(place, cas, result.files, execBins);
   } catch (error) {
-    extract.destroy();
+    extract?.destroy();
     if (place) unplace(place);
     throw classify(error, label);
+  }
+
+  function unpackWhole(bytes: Uint8Array): Uint8Array {
+    try {
+      return gunzipWhole(bytes, limit() + 1);
+    } catch (error) {
+      throw (error as { code?: string }).code === TOO_LARGE_CODE ? tooLarge(limit() + 1) : error;
+    }
   }
 
   result.compressedBytes = compressedBytes;
   result.integrity = expected ? `${expected.algorithm}-${actual}` : `sha512-${actual}`;
   return result;
 }
+
+/** What `add` needs of a tar header, from either reader. */
+type EntryHeader = Omit<TarEntry, "body">;
 
 type Placing = { dir: string; placer: Placer; done: string[] };
 
@@ -338,19 +344,6 @@ function finishPlacing(place: Placing, cas: CasWriter, files: FileMap, execBins:
 /** A failed ingest takes back the files it placed (nested packages in the folder are not its to remove). */
 function unplace(place: Placing): void {
   for (const relative of place.done) fs.rmSync(`${place.dir}${path.sep}${relative}`, { force: true });
-}
-
-/**
- * One output chunk for the whole tarball, sized by the gzip trailer's ISIZE (the uncompressed size mod
- * 2^32): zlib's default 16 KiB chunks are concatenated at the end. Measured over 1,031 tarballs (137 MB
- * -> 430 MB): 820-910 ms with the default, 650-720 ms sized, on both runtimes. ISIZE is only a hint from
- * the tarball: a wrong one costs more chunks, and the chunk never passes the bomb guard's limit.
- */
-function outputChunkSize(gz: Uint8Array, maxOutputLength: number): number {
-  const n = gz.length;
-  if (n < 18) return 16 * 1024;
-  const isize = (gz[n - 4] | gz[n - 3] << 8 | gz[n - 2] << 16 | gz[n - 1] << 24) >>> 0;
-  return Math.max(64, Math.min(isize + 1, maxOutputLength, 64 * 1024 * 1024));
 }
 
 /**
@@ -398,18 +391,11 @@ async function readEntry(
   size: number,
   label: string,
   name: string,
-  owned: boolean,
 ): Promise<Uint8Array> {
   let bytes: Uint8Array | undefined;
   let offset = 0;
   for await (const chunk of entry) {
-    // A whole tarball in memory comes out as one chunk per entry, a view of a buffer nobody reuses: keep
-    // it. A streaming gunzip's buffers belong to the runtime's zlib, so those are copied.
-    if (!bytes && owned && chunk.length === size) {
-      bytes = chunk;
-      offset = size;
-      continue;
-    }
+    // A streaming gunzip's buffers belong to the runtime's zlib, so chunks are copied.
     bytes ??= new Uint8Array(size);
     if (offset + chunk.length > size) {
       throw new TarballError("corrupt", label, `tar entry ${name} is longer than its header says`);
@@ -465,6 +451,9 @@ export function manifestOf(bytes: Uint8Array): PackageManifest {
 
 function classify(error: unknown, label: string): Error {
   if (error instanceof TarballError) return error;
+  if (error instanceof TarFormatError) {
+    return new TarballError(error.kind, label, error.message, { cause: error });
+  }
   const e = error as { code?: string; message?: string };
   const message = String(e?.message ?? error);
   if (e?.code === "Z_BUF_ERROR" || /unexpected end|premature|truncat/i.test(message)) {
