@@ -57,7 +57,8 @@ const TYPES: Record<string, TarEntryType> = {
 const utf8 = new TextDecoder();
 
 /**
- * The entries of `tar`, in order. Pax (`x`) and GNU long-name (`L`, `K`) records are applied to the
+ * The entries of `tar`, in order (a plain function, not a generator: JavaScriptCore's optimizing JIT took
+ * 96 ms to compile the generator version, per run). Pax (`x`) and GNU long-name (`L`, `K`) records are applied to the
  * entry they precede and not returned; pax global records (`g`) carry nothing a package uses.
  *
  * @example
@@ -65,7 +66,8 @@ const utf8 = new TextDecoder();
  * for (const entry of readTar(gunzipSync(tgz))) console.log(entry.name, entry.size);
  * ```
  */
-export function* readTar(tar: Uint8Array): Generator<TarEntry> {
+export function readTar(tar: Uint8Array): TarEntry[] {
+  const entries: TarEntry[] = [];
   let offset = 0;
   let longName: string | undefined;
   let longLink: string | undefined;
@@ -108,14 +110,14 @@ export function* readTar(tar: Uint8Array): Generator<TarEntry> {
     let type = TYPES[flag] ?? "other";
     // Old tars mark directories with a trailing slash only.
     if (type === "file" && name.endsWith("/")) type = "directory";
-    yield {
+    entries.push({
       name,
       type,
       mode: readNumber(header, 100, 8),
       size,
       linkname: pax?.get("linkpath") ?? longLink ?? readString(header, 157, 100),
       body,
-    };
+    });
     longName = longLink = pax = undefined;
   }
   if (offset < tar.length && !isZeroBlock(tar.subarray(offset))) {
@@ -124,6 +126,7 @@ export function* readTar(tar: Uint8Array): Generator<TarEntry> {
       `the tar archive ends inside a header (${tar.length - offset} bytes)`,
     );
   }
+  return entries;
 }
 
 function isZeroBlock(block: Uint8Array): boolean {

@@ -263,7 +263,7 @@ export async function restore(
     }
   };
 
-  const failures: unknown[] = [];
+  const failures: Failure[] = [];
   const optionalFailure = (node: PackageNode, error: unknown) => {
     if (!node.optional) throw error;
     warn(`skipping optional ${node.name}@${node.version}: ${(error as Error).message}`);
@@ -280,7 +280,7 @@ export async function restore(
   const settle = (placement: Placement, work: Promise<void>): Promise<void> => {
     const settled = work
       .catch((error) => optionalFailure(placement.node, error))
-      .catch((error) => void failures.push(error))
+      .catch((error) => void failures.push({ id: `${placement.node.name}@${placement.node.version}`, error }))
       .finally(report);
     pending.push(settled);
     return settled;
@@ -319,11 +319,9 @@ export async function restore(
   await Promise.all(pending);
   if (failures.length) {
     await removeAsides();
-    throw failures.length === 1 ? failures[0] : new AggregateError(
-      failures,
-      `${failures.length} packages failed to install:\n` +
-        failures.map((f) => `  ${(f as Error).message}`).join("\n"),
-    );
+    throw failures.length === 1
+      ? failures[0].error
+      : new AggregateError(failures.map((f) => f.error), failureReport(failures));
   }
 
   // Symlinks: workspaces, link: deps, and the isolated layout's dependency links.
@@ -427,4 +425,31 @@ function sentinelsOf(
   }
   for (const link of plan.links) if (!failed.has(link.target)) sentinels.push(link.path);
   return sentinels;
+}
+
+/** A package that failed to install, and why. */
+export interface Failure {
+  /** "name@version". */
+  id: string;
+  error: unknown;
+}
+
+/**
+ * The message of a failed install: one line per distinct cause, naming the first packages it hit, so a
+ * failure that hits every package (a full disk, a registry down) is one line, not hundreds.
+ */
+export function failureReport(failures: Failure[], maxCauses = 10): string {
+  const byCause = new Map<string, string[]>();
+  for (const { id, error } of failures) {
+    const message = error instanceof Error ? error.message : String(error);
+    const cause = message.startsWith(`${id}: `) ? message.slice(id.length + 2) : message;
+    const ids = byCause.get(cause);
+    if (ids) ids.push(id);
+    else byCause.set(cause, [id]);
+  }
+  const lines = [...byCause].slice(0, maxCauses).map(([cause, ids]) =>
+    `  ${ids.slice(0, 3).join(", ")}${ids.length > 3 ? ` and ${ids.length - 3} more` : ""}: ${cause}`
+  );
+  if (byCause.size > maxCauses) lines.push(`  (${byCause.size - maxCauses} more causes not shown)`);
+  return `${failures.length} packages failed to install:\n${lines.join("\n")}`;
 }
