@@ -16,7 +16,7 @@ export interface BunFfi {
     path: string,
     symbols: Record<string, { args: string[]; returns: string }>,
   ): { symbols: Record<string, (...args: unknown[]) => unknown> };
-  CString: new (ptr: number) => { toString(): string };
+  CString: new (ptr: number, byteOffset?: number, byteLength?: number) => { toString(): string };
   toArrayBuffer(ptr: number, offset: number, length: number): ArrayBuffer;
 }
 
@@ -44,6 +44,8 @@ export function loadSqliteBun(ffi: BunFfi): SqliteBindings<Ptr> {
         pointerFrom: (out) => (out[0] === 0n ? null : Number(out[0])),
         cstr: (ptr) => (ptr ? new ffi.CString(ptr).toString() : ""),
         copy: (ptr, length) => new Uint8Array(ffi.toArrayBuffer(ptr!, 0, length).slice(0)),
+        // Rows are mostly text: one decode from SQLite's buffer, no ArrayBuffer and copy per column.
+        text: (ptr, length) => new ffi.CString(ptr!, 0, length).toString(),
         transient: -1,
       });
     } catch (error) {

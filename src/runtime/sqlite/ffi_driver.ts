@@ -41,6 +41,8 @@ export interface SqliteBindings<P> {
   columnBytes(stmt: P, index: number): number;
   /** Copy of the column's bytes (text or blob): SQLite reuses the memory on the next step. */
   columnData(stmt: P, index: number, kind: "text" | "blob", length: number): Uint8Array;
+  /** A TEXT column as a string. */
+  columnText(stmt: P, index: number): string;
   changes(db: P): number;
 }
 
@@ -103,7 +105,7 @@ class FfiStatement<P> implements SqliteStatement {
           ? Number(n)
           : n;
       } else if (type === FLOAT) value = b.columnDouble(s, i);
-      else if (type === TEXT) value = decoder.decode(b.columnData(s, i, "text", b.columnBytes(s, i)));
+      else if (type === TEXT) value = b.columnText(s, i);
       else if (type === BLOB) value = b.columnData(s, i, "blob", b.columnBytes(s, i));
       else value = null;
       row[this.#columns[i]] = value;
@@ -220,6 +222,11 @@ export interface PointerOps<P> {
   cstr(ptr: P): string;
   /** A copy of `length` bytes at `ptr`. */
   copy(ptr: P, length: number): Uint8Array;
+  /**
+   * The UTF-8 text of `length` bytes at `ptr`, where the runtime decodes it in one step (Bun's CString);
+   * otherwise it is copied and decoded.
+   */
+  text?(ptr: P, length: number): string;
   /** SQLITE_TRANSIENT ((void*)-1) as the runtime passes the destructor argument. */
   transient: number | bigint;
 }
@@ -263,6 +270,12 @@ export function bindSqlite<P>(s: RawSymbols, ops: PointerOps<P>): SqliteBindings
         kind === "text" ? s.sqlite3_column_text(stmt, i) : s.sqlite3_column_blob(stmt, i),
         length,
       );
+    },
+    columnText(stmt, i) {
+      const ptr = s.sqlite3_column_text(stmt, i); // before column_bytes, as SQLite asks
+      const length = s.sqlite3_column_bytes(stmt, i);
+      if (length === 0) return "";
+      return ops.text ? ops.text(ptr, length) : decoder.decode(ops.copy(ptr, length));
     },
     changes: (db) => s.sqlite3_changes(db),
   };
