@@ -56,9 +56,12 @@ for (const driver of ["ffi", "builtin"] as const) {
     const a = record("a", 2), b = record("b", 1);
     b.files["lib/f0.js"] = { ...a.files["lib/f0.js"] }; // shared file counts once
     index.putMany([a, b]);
-    index.touch(["a"], 5000);
+    index.touch(["a"], 5000, 1000);
     assert.equal(index.get("a")!.lastUsed, 5000);
     assert.equal(index.get("b")!.lastUsed, 1000);
+    index.touch(["a", "b"], 5500, 1000);
+    assert.equal(index.get("a")!.lastUsed, 5000, "used within the granularity: the row is not rewritten");
+    assert.equal(index.get("b")!.lastUsed, 5500);
     index.setCheckedAt("a", "lib/f1.js", 4242);
     assert.equal(index.get("a")!.files["lib/f1.js"].checkedAt, 4242);
     assert.deepEqual(index.stats(), { packages: 2, files: 2, bytes: 21 });
