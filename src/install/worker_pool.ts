@@ -24,6 +24,7 @@ import {
   type TarballErrorKind,
   type TarballSource,
 } from "../fetch/tar_ingest.ts";
+import { TransientFetchError } from "../fetch/errors.ts";
 import { fileCountOf, packedFilesOf, withPackedFiles } from "../store/packed_files.ts";
 import type { ImportableRecord, Imported } from "./materialize.ts";
 
@@ -157,6 +158,8 @@ interface Pending {
  */
 export class WorkerPool {
   readonly #workers: Worker[];
+  /** Which workers have answered once: only those are handed tarball bytes (see ingest). */
+  readonly #alive: boolean[];
   readonly #load: number[];
   /** Link jobs not posted yet, per worker: sent when LINK_BATCH are waiting, or once this task ends. */
   readonly #outbox: LinkJob[][];
@@ -173,13 +176,17 @@ export class WorkerPool {
   private constructor(count: number, url: string) {
     this.#workers = Array.from({ length: count }, (_, i) => {
       const worker = new Worker(url, { type: "module" });
-      worker.onmessage = (event: MessageEvent<PoolReply>) => this.#reply(event.data);
+      worker.onmessage = (event: MessageEvent<PoolReply>) => {
+        this.#alive[i] = true;
+        this.#reply(event.data);
+      };
       worker.onerror = (event: ErrorEvent) => {
         event.preventDefault();
         this.#crash(i, new WorkerPoolBroken(`an install worker failed: ${event.message}`));
       };
       return worker;
     });
+    this.#alive = this.#workers.map(() => false);
     this.#load = this.#workers.map(() => 0);
     this.#outbox = this.#workers.map(() => []);
   }
@@ -209,28 +216,40 @@ export class WorkerPool {
   /**
    * Unpack a tarball into the store on a worker: the same {@linkcode ingestTarball}, same result and
    * errors (a {@linkcode TarballError} keeps its kind). A body over {@linkcode WORKER_TARBALL_MAX}, or
-   * a pool that cannot run, is ingested here through `cas` instead.
+   * a pool that cannot run, is ingested here through `cas` instead. Bytes in an array that owns its buffer
+   * may be handed to the worker (the caller's array is left empty); should that worker stop before it
+   * answers, this rejects with a {@linkcode TransientFetchError}, so the download is made again.
    */
   async ingest(source: TarballSource, cas: CasWriter, options: IngestOptions): Promise<IngestResult> {
     while (this.#queuedBytes >= QUEUED_BYTES_MAX) await new Promise<void>((r) => this.#unqueued.push(r));
     const read = await readUpTo(source, WORKER_TARBALL_MAX);
     if ("rest" in read || this.#crashed) return await ingestTarball(read.rest ?? read.whole, cas, options);
-    const whole = read.whole;
-    this.#queuedBytes += whole.length;
+    const whole = read.whole, size = whole.length;
+    // Handed over, not copied, when the bytes own their buffer and the worker has shown it runs:
+    // structured-cloning mocha's 90 MB of tarballs cost this thread 27-44 ms (Bun), a transfer 1 ms. The
+    // caller's array is then empty.
+    const owned = whole.byteOffset === 0 && whole.byteLength === whole.buffer.byteLength;
+    this.#queuedBytes += size;
     try {
       const outcome = await this.#send(
         (id, worker) =>
           this.#workers[worker].postMessage(
             { type: "ingest", id, tarball: whole, options } satisfies PoolRequest,
+            owned && this.#alive[worker] ? [whole.buffer as ArrayBuffer] : [],
           ),
-        whole.length / 4096 + 1,
+        size / 4096 + 1,
       );
       return (outcome as Extract<Outcome, { kind: "ingested" }>).result;
     } catch (error) {
       if (!(error instanceof WorkerPoolBroken)) throw error;
-      return await ingestTarball(whole, cas, options);
+      if (whole.length === size) return await ingestTarball(whole, cas, options);
+      // The bytes went to the worker that stopped: download them again (then unpacked on this thread).
+      throw new TransientFetchError(`${options.label}: the install worker stopped while unpacking it`, {
+        package: options.label,
+        cause: error,
+      });
     } finally {
-      this.#queuedBytes -= whole.length;
+      this.#queuedBytes -= size;
       for (const wake of this.#unqueued.splice(0)) wake();
     }
   }

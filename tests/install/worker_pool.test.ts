@@ -12,6 +12,7 @@ import { test } from "node:test";
 import { T } from "../../src/container/app.ts";
 import { install } from "../../src/install/install.ts";
 import { workerCount, WorkerPool, WorkerPoolBroken } from "../../src/install/worker_pool.ts";
+import { isRetryable, TransientFetchError } from "../../src/fetch/errors.ts";
 import { TarballError } from "../../src/fetch/tar_ingest.ts";
 import type { PackageRecord } from "../../src/store/index_db.ts";
 import { walkTree } from "../../scripts/compare-trees.ts";
@@ -127,8 +128,9 @@ test("a bad tarball unpacked by a worker fails as on the main thread: TarballErr
     assert.equal(error.kind, "integrity");
     assert.equal(error.package, "m@1.0.0");
     assert.match(error.message, /^m@1\.0\.0: integrity mismatch/);
-    const good = await pool.ingest(tgz, cas, { label: "m@1.0.0", integrity: sri(tgz) });
-    assert.equal(good.integrity, sri(tgz));
+    const integrity = sri(tgz); // before the bytes may be handed to the worker
+    const good = await pool.ingest(tgz, cas, { label: "m@1.0.0", integrity });
+    assert.equal(good.integrity, integrity);
     assert.equal(good.files["a.js"].digest, sha512Hex("a"));
     assert.ok(fs.existsSync(p.c.get(T.layout).filePath(sha512Hex("a"), false)));
   } finally {
@@ -145,6 +147,36 @@ test("a pool whose workers cannot load still ingests, on the calling thread", as
     const result = await pool.ingest(tgz, p.c.get(T.cas), { label: "m@1.0.0", integrity: sri(tgz) });
     assert.equal(result.files["b.js"].digest, sha512Hex("b"));
     assert.ok(fs.existsSync(p.c.get(T.layout).filePath(sha512Hex("b"), false)));
+  } finally {
+    await p.close();
+  }
+});
+
+test("a tarball handed to a worker that then stops is downloaded again, not lost", async () => {
+  const p = await makeProject(SPECS.slice(0, 1));
+  try {
+    using pool = WorkerPool.start(1, new URL("../support/dying_worker.ts", import.meta.url).href);
+    const warnings: string[] = [];
+    const ready = new Promise<void>((resolve) =>
+      pool.configure(p.storeDir, { method: "hardlink", auto: false }, "native", (w) => {
+        warnings.push(w);
+        if (w === "dying worker ready") resolve();
+      })
+    );
+    await ready;
+    const tgz = await packageTgz("m", "1.0.0", { "c.js": "c" });
+    const size = tgz.length;
+    const error = await pool.ingest(tgz, p.c.get(T.cas), { label: "m@1.0.0", integrity: sri(tgz) })
+      .then(() => undefined, (e) => e);
+    assert.ok(error instanceof TransientFetchError, String(error));
+    assert.ok(isRetryable(error), "the fetcher retries it");
+    assert.match(error.message, /^m@1\.0\.0: the install worker stopped/);
+    assert.equal(tgz.length, 0, "the bytes were handed over, not copied");
+    assert.ok(warnings.includes(`got ${size} bytes`), warnings.join("; "));
+    // The pool is broken now: the next tarball (the download made again) unpacks on this thread.
+    const again = await packageTgz("m", "1.0.0", { "c.js": "c" });
+    const result = await pool.ingest(again, p.c.get(T.cas), { label: "m@1.0.0", integrity: sri(again) });
+    assert.equal(result.files["c.js"].digest, sha512Hex("c"));
   } finally {
     await p.close();
   }
