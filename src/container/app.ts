@@ -8,6 +8,7 @@ import process from "node:process";
 import { loadRuntime, type Runtime } from "../runtime/mod.ts";
 import { CasWriter } from "../store/cas.ts";
 import { createNativeHasher, createWasmHasher, type Hasher } from "../store/hasher.ts";
+import { loadSha512Hex } from "../runtime/libcrypto.ts";
 import { StoreIndex } from "../store/index_db.ts";
 import { KeyedMutex } from "../store/keyed_mutex.ts";
 import { StoreLayout } from "../store/layout.ts";
@@ -63,7 +64,9 @@ function sqliteDriverFromEnv(): "auto" | "ffi" | "builtin" {
 export async function createContainer(options: ContainerOptions): Promise<Container> {
   const runtime = options.runtime ?? await loadRuntime();
   const choice = options.hasher ?? (process.env.SILO_HASHER === "hash-wasm" ? "hash-wasm" : "native");
-  const hasher = choice === "hash-wasm" ? await createWasmHasher() : createNativeHasher();
+  const hasher = choice === "hash-wasm"
+    ? await createWasmHasher()
+    : createNativeHasher(await loadSha512Hex() ?? undefined);
   return new Container()
     .value(T.runtime, runtime)
     .value(T.hasher, hasher)

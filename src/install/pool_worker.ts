@@ -69,15 +69,23 @@ async function ingest(job: Extract<PoolRequest, { type: "ingest" }>): Promise<Po
  * module a worker loads delays its first link.
  */
 async function loadIngester() {
-  const [{ CasWriter }, { createNativeHasher, createWasmHasher }, { KeyedMutex }, { ingestTarball }] =
-    await Promise
-      .all([
-        import("../store/cas.ts"),
-        import("../store/hasher.ts"),
-        import("../store/keyed_mutex.ts"),
-        import("../fetch/tar_ingest.ts"),
-      ]);
-  const hasher = hasherName === "hash-wasm" ? await createWasmHasher() : createNativeHasher();
+  const [
+    { CasWriter },
+    { createNativeHasher, createWasmHasher },
+    { KeyedMutex },
+    { ingestTarball },
+    { loadSha512Hex },
+  ] = await Promise
+    .all([
+      import("../store/cas.ts"),
+      import("../store/hasher.ts"),
+      import("../store/keyed_mutex.ts"),
+      import("../fetch/tar_ingest.ts"),
+      import("../runtime/libcrypto.ts"),
+    ]);
+  const hasher = hasherName === "hash-wasm"
+    ? await createWasmHasher()
+    : createNativeHasher(await loadSha512Hex() ?? undefined);
   // Its own in-process lock: across workers, the CAS writer's cross-process rules hold (temp + rename, or a
   // link of a complete file, which never replaces).
   const cas = new CasWriter(layout!, hasher, new KeyedMutex());

@@ -44,11 +44,16 @@ export async function createWasmHasher(): Promise<Hasher> {
   };
 }
 
-/** The runtime's native hasher (node:crypto). */
-export function createNativeHasher(): Hasher {
+/**
+ * The runtime's native hasher (node:crypto). `sha512Hex` replaces its one-shot digest, the per-file one
+ * (src/runtime/libcrypto.ts: the system's libcrypto, where it loads).
+ */
+export function createNativeHasher(
+  sha512Hex: (data: Uint8Array) => string = (data) => createHash("sha512").update(data).digest("hex"),
+): Hasher {
   return {
     name: "native",
-    sha512Hex: (data) => createHash("sha512").update(data).digest("hex"),
+    sha512Hex,
     create(algorithm) {
       const h = createHash(algorithm);
       return Promise.resolve({
