@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
+import { lstatFile } from "../runtime/lstat.ts";
 import { casMode } from "./cas.ts";
 import type { Hasher } from "./hasher.ts";
 import type { FileEntry, FileMap, PackageRecord, StoreIndex } from "./index_db.ts";
@@ -25,8 +26,8 @@ export const FAST_PATH_WINDOW_MS = 100;
  */
 export function fastPathOk(layout: StoreLayout, entry: FileEntry): boolean {
   const exec = (entry.mode & 0o111) !== 0;
-  const st = fs.lstatSync(layout.filePath(entry.digest, exec), { throwIfNoEntry: false });
-  return st !== undefined && st.isFile() && st.size === entry.size && (st.mode & 0o777) === casMode(exec) &&
+  const st = lstatFile(layout.filePath(entry.digest, exec));
+  return st !== undefined && st.isFile && st.size === entry.size && (st.mode & 0o777) === casMode(exec) &&
     Math.abs(st.mtimeMs - entry.checkedAt) <= FAST_PATH_WINDOW_MS;
 }
 
