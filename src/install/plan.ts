@@ -93,6 +93,32 @@ export function planHoisted(graph: Graph, selection: Selection): InstallPlan {
   return plan;
 }
 
+/**
+ * The commands of dependencies bundled inside a package that the lockfile does not list (pnpm's
+ * `bundledDependencies`): pnpm links those of every package at the top of the bundler's own node_modules
+ * (transitive bundled ones too) into its node_modules/.bin. Which packages are there is known once the
+ * bundler's file list is: `filesOf` gives it for a placed package. Their package.json is read from disk.
+ */
+export function planBundledBins(
+  placements: Placement[],
+  filesOf: (id: string) => Iterable<string> | undefined,
+): BinPlan[] {
+  const bins: BinPlan[] = [];
+  for (const { id, node, dir } of placements) {
+    if (!node.bundlesDependencies) continue;
+    for (const file of filesOf(id) ?? []) {
+      const bundled = /^node_modules\/((?:@[^/]+\/)?[^/@][^/]*)\/package\.json$/.exec(file)?.[1];
+      if (bundled) {
+        bins.push({
+          binDir: posix.join(dir, "node_modules", ".bin"),
+          pkgDir: posix.join(dir, "node_modules", bundled),
+        });
+      }
+    }
+  }
+  return bins;
+}
+
 /** Extra inputs of {@linkcode planIsolated} that are not in the lockfile. */
 export interface IsolatedOptions {
   /** Workspace importers' package names (importer path -> package.json `name`), for hoisting them as pnpm does. */

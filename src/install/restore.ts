@@ -25,7 +25,14 @@ import { binsOf } from "../store/manifest.ts";
 import { placedKeys, storeFilesIntact } from "./modified.ts";
 import { BinClaims, claimBins, type Imported, Materializer, MissingStoreFileError } from "./materialize.ts";
 import { POOL_MIN_PACKAGES, type Symlink, workerCount, WorkerPool, WorkerPoolBroken } from "./worker_pool.ts";
-import { type InstallPlan, type Placement, planHoisted, planIsolated, readImporterNames } from "./plan.ts";
+import {
+  type InstallPlan,
+  type Placement,
+  planBundledBins,
+  planHoisted,
+  planIsolated,
+  readImporterNames,
+} from "./plan.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
 import { hasLifecycle, runScripts, type ScriptJob } from "./scripts.ts";
 import { clearState, type InstallState, writeState } from "./state.ts";
@@ -336,7 +343,11 @@ export async function restore(
   // in plan order first (who owns a command), then the links are created.
   const claims = new BinClaims(graph.layout === "isolated" ? "pnpm" : "first");
   const binLinks = new Map<string, string>();
-  for (const bin of plan.bins) {
+  const bundledBins = planBundledBins(plan.placements, (id) => {
+    const files = records.get(id)?.files;
+    return files && Object.keys(files);
+  });
+  for (const bin of [...plan.bins, ...bundledBins]) {
     const record = bin.id ? records.get(bin.id) : undefined;
     const bins = record
       ? binsOf(record.manifest, () => record.files)

@@ -23,11 +23,17 @@ export interface InstallState {
 }
 
 /**
+ * Bumped when silo builds a different node_modules from the same inputs (2: commands of pnpm's bundled
+ * dependencies), so a tree an older silo built is rebuilt rather than found up to date.
+ */
+export const TREE_REVISION = 2;
+
+/**
  * Hash of the inputs that determine node_modules. WebCrypto, not node:crypto: loading that module costs
  * Bun ~7 ms of start-up, a third of a no-op install (measured on compiled binaries).
  */
 export async function inputHash(lockfileText: string, options: Record<string, unknown>): Promise<string> {
-  const bytes = new TextEncoder().encode(`${lockfileText}\0${JSON.stringify(options)}`);
+  const bytes = new TextEncoder().encode(`${lockfileText}\0${JSON.stringify(options)}\0${TREE_REVISION}`);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }

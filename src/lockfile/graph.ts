@@ -80,6 +80,11 @@ export interface PackageNode {
   /** npm `inBundle`: the files ship inside the tarball of the package that bundles it; never fetched. */
   bundled?: boolean;
   /**
+   * Its tarball ships bundled dependencies under node_modules/ that the lockfile does not list as
+   * packages (pnpm records `bundledDependencies`); their commands are linked inside it.
+   */
+  bundlesDependencies?: boolean;
+  /**
    * Hoisted layout only: the folder this package occupies, relative to the project root
    * (e.g. "node_modules/a/node_modules/b"). Isolated layouts derive locations from `id`.
    * When `resolution.kind` is "directory" the folder is a symlink to `resolution.path`

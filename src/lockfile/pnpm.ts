@@ -41,6 +41,7 @@ interface PnpmPackage {
   bin?: Record<string, string> | string;
   peerDependencies?: Record<string, string>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  bundledDependencies?: string[] | boolean;
 }
 
 /** The fields of a `snapshots` entry silo reads. */
@@ -207,6 +208,8 @@ export function parsePnpmLockfile(text: string, file = "pnpm-lock.yaml"): Graph 
     if (typeof pkg.bin === "string") node.bin = { [node.name.replace(/^@[^/]+\//, "")]: pkg.bin };
     else if (pkg.bin) node.bin = pkg.bin;
     if (pkg.requiresBuild) node.hasInstallScript = true;
+    const bundled = pkg.bundledDependencies;
+    if (bundled === true || (Array.isArray(bundled) && bundled.length > 0)) node.bundlesDependencies = true;
     const peers = Object.keys(pkg.peerDependencies ?? {}).filter((p) =>
       pkg.peerDependenciesMeta?.[p]?.optional !== true
     );
