@@ -120,10 +120,17 @@ export function chooseImporter(options: ChooseImporterOptions): FileImporter {
   if (libc && outcome("clone") === null) return importerFor(cloneImporter(libc), { libc, warn });
   const link = outcome("hardlink");
   if (link === null) return importerFor(hardlinkImporter(), { libc, warn });
+  // A full or read-only disk says nothing about hard links, and copying would fail the same way.
+  if (NOT_ABOUT_THE_METHOD.includes(errorCode(link.error) ?? "")) {
+    throw new ImportError("hardlink", storeDir, targetDir, link.error, "cannot write here");
+  }
   // Say so once per filesystem pair, when the probe finds it out, not on every install in the process.
   if (cache.firstWarning(key)) warn(copyWarning(storeDir, targetDir, errorCode(link.error)));
   return importerFor(copyImporter(), { libc, warn });
 }
+
+/** Probe failures that are the disk's state, not the method's support: the install fails with them. */
+const NOT_ABOUT_THE_METHOD = ["ENOSPC", "EDQUOT", "EROFS", "EIO"];
 
 function copyWarning(storeDir: string, targetDir: string, code: string | undefined): string {
   if (code === "EXDEV") {

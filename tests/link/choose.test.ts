@@ -236,3 +236,31 @@ test("probeMethods reports what the store's filesystem supports", async () => {
     removeDirs(xfs, plain);
   }
 });
+
+test("auto: a full disk is an error that says so, not a silent switch to copying", async () => {
+  const { mountTmpfs } = await import("../lifecycle/_support.ts");
+  const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const root = mkdtempSync(join(tmpdir(), "silo-full-probe-"));
+  const unmount = await mountTmpfs(root, "64k");
+  try {
+    const storeDir = join(root, "store"), targetDir = join(root, "project", "node_modules");
+    mkdirSync(join(storeDir, "v1", "tmp"), { recursive: true });
+    mkdirSync(targetDir, { recursive: true });
+    try {
+      writeFileSync(join(root, "filler"), new Uint8Array(1 << 20));
+    } catch (error) {
+      assert.equal((error as { code?: string }).code, "ENOSPC", "the filler fills the disk");
+    }
+    const { warn, messages } = collector();
+    const err = thrown(() =>
+      chooseImporter({ requested: "auto", storeDir, targetDir, libc, warn, cache: new ProbeCache() })
+    );
+    assert.equal(err.code, "ENOSPC");
+    assert.match(err.message, /the disk is full/);
+    assert.deepEqual(messages, [], "no copy warning");
+  } finally {
+    await unmount();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
