@@ -39,8 +39,8 @@ export interface SqliteBindings<P> {
   columnInt64(stmt: P, index: number): number | bigint;
   columnDouble(stmt: P, index: number): number;
   columnBytes(stmt: P, index: number): number;
-  /** Copy of the column's bytes (text or blob): SQLite reuses the memory on the next step. */
-  columnData(stmt: P, index: number, kind: "text" | "blob", length: number): Uint8Array;
+  /** Copy of a BLOB column's bytes: SQLite reuses the memory on the next step. */
+  columnBlob(stmt: P, index: number, length: number): Uint8Array;
   /** A TEXT column as a string. */
   columnText(stmt: P, index: number): string;
   changes(db: P): number;
@@ -106,7 +106,7 @@ class FfiStatement<P> implements SqliteStatement {
           : n;
       } else if (type === FLOAT) value = b.columnDouble(s, i);
       else if (type === TEXT) value = b.columnText(s, i);
-      else if (type === BLOB) value = b.columnData(s, i, "blob", b.columnBytes(s, i));
+      else if (type === BLOB) value = b.columnBlob(s, i, b.columnBytes(s, i));
       else value = null;
       row[this.#columns[i]] = value;
     }
@@ -264,12 +264,9 @@ export function bindSqlite<P>(s: RawSymbols, ops: PointerOps<P>): SqliteBindings
     columnInt64: (stmt, i) => s.sqlite3_column_int64(stmt, i),
     columnDouble: (stmt, i) => s.sqlite3_column_double(stmt, i),
     columnBytes: (stmt, i) => s.sqlite3_column_bytes(stmt, i),
-    columnData(stmt, i, kind, length) {
+    columnBlob(stmt, i, length) {
       if (length === 0) return new Uint8Array(0);
-      return ops.copy(
-        kind === "text" ? s.sqlite3_column_text(stmt, i) : s.sqlite3_column_blob(stmt, i),
-        length,
-      );
+      return ops.copy(s.sqlite3_column_blob(stmt, i), length);
     },
     columnText(stmt, i) {
       const ptr = s.sqlite3_column_text(stmt, i); // before column_bytes, as SQLite asks
