@@ -342,7 +342,11 @@ function truncatedInstead(gz: Uint8Array, label: string, maxOutputLength: number
 function finishPlacing(place: Placing, cas: CasWriter, files: FileMap, execBins: string[]): PlacedFiles {
   const link = (relative: string) => {
     const entry = files[relative];
-    linkReplacing(cas.layout.filePath(entry.digest, (entry.mode & 0o111) !== 0), placedPath(place, relative));
+    const src = cas.layout.filePath(entry.digest, (entry.mode & 0o111) !== 0);
+    if (!linkReplacing(src, placedPath(place, relative))) {
+      // Stored moments ago by this ingest: only someone deleting store files by hand gets here.
+      throw new Error(`store file ${src} (${relative}) vanished while it was being placed; install again`);
+    }
   };
   for (const relative of execBins) if (relative !== "package.json") link(relative);
   if (files["package.json"]) {

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { constants, copyFileSync, linkSync } from "node:fs";
+import { constants, copyFileSync } from "node:fs";
 import type { Libc } from "../runtime/types.ts";
+import { linkFromCas } from "../store/cas_link.ts";
 import type { FileImporter, ImportMethod } from "./types.ts";
 
 /** Libc as the clone importer calls it: the runtime adapters accept the new file's mode too. */
@@ -25,7 +26,8 @@ export function cloneImporter(libc: Libc): FileImporter {
 }
 
 /**
- * Hard links: the same inode as the store file, so its read-only bits come along.
+ * Hard links: the same inode as the store file, so its read-only bits come along. Through
+ * {@linkcode linkFromCas}: another process may be publishing the same file as we link it.
  *
  * @example
  * ```ts ignore
@@ -33,7 +35,7 @@ export function cloneImporter(libc: Libc): FileImporter {
  * ```
  */
 export function hardlinkImporter(): FileImporter {
-  return { method: "hardlink", importFile: (src, dest) => linkSync(src, dest) };
+  return { method: "hardlink", importFile: (src, dest) => void linkFromCas(src, dest) };
 }
 
 /**

@@ -10,6 +10,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
+import { linkFromCas } from "./cas_link.ts";
 import type { Hasher } from "./hasher.ts";
 import type { KeyedMutex } from "./keyed_mutex.ts";
 import type { StoreLayout } from "./layout.ts";
@@ -197,7 +198,7 @@ function writeNew(file: string, bytes: Uint8Array, mode: number, replace = false
  */
 export function linkReplacing(src: string, dest: string): boolean {
   try {
-    fs.linkSync(src, dest);
+    linkFromCas(src, dest);
     return true;
   } catch (error) {
     const code = (error as { code?: string }).code;
@@ -205,7 +206,7 @@ export function linkReplacing(src: string, dest: string): boolean {
     if (code !== "EEXIST") throw error;
   }
   fs.rmSync(dest, { force: true });
-  fs.linkSync(src, dest);
+  linkFromCas(src, dest);
   return true;
 }
 
