@@ -112,7 +112,8 @@ export function shimTarget(text: string): string | undefined {
   const marked = /^# cmd-shim-target=(.+)$/m.exec(text);
   if (marked) return marked[1].trim();
   // `exec node "$basedir/../pkg/bin.js" "$@"`, or `"$basedir_abs"/'../pkg/bin.js'`; skip "$basedir/node".
-  for (const m of text.matchAll(/"\$basedir(?:_abs)?\/?"?\/?'?([^"']+)["']/g)) {
+  // (Not `cygpath -w "$basedir"`: a path follows the variable.)
+  for (const m of text.matchAll(/"\$basedir(?:_abs)?(?:\/|"\/'?)([^"']+)["']/g)) {
     if (!/^node(\.exe)?$/.test(m[1])) return m[1];
   }
   return undefined;

@@ -108,9 +108,7 @@ export async function loadNpmConfig(options: LoadNpmConfigOptions = {}): Promise
   const files: string[] = [];
   const layers: Array<Map<string, string>> = [];
 
-  const userPath = options.userConfig === undefined
-    ? getEnv(env, "npm_config_userconfig") ?? join(homedir(), ".npmrc")
-    : options.userConfig;
+  const userPath = options.userConfig === undefined ? userNpmrcPath(env) : options.userConfig;
   const projectPath = join(options.projectDir ?? process.cwd(), ".npmrc");
 
   // Lowest precedence first; a project file that is also the user file is read once.
@@ -200,7 +198,8 @@ type AuthField = "_authToken" | "_auth" | "username" | "_password";
  * Parse `.npmrc` text (npm's ini dialect) into key/value pairs, with `${VAR}` substituted in
  * keys and values. `;` and `#` start comment lines; `[section]` headers are ignored;
  * double-quoted values are JSON-decoded; `${VAR?}` becomes "" when unset, `${VAR}` stays
- * literal (as npm does) and adds a warning.
+ * literal (as npm does) and adds a warning. A `key[]=value` line sets `key`; every such value, in order,
+ * also lands in `options.lists` (pnpm's array settings, e.g. `public-hoist-pattern[]`).
  *
  * @example
  * ```ts
@@ -211,7 +210,7 @@ type AuthField = "_authToken" | "_auth" | "username" | "_password";
 export function parseNpmrc(
   text: string,
   env: Env,
-  options: { warnings?: string[]; source?: string } = {},
+  options: { warnings?: string[]; source?: string; lists?: Map<string, string[]> } = {},
 ): Map<string, string> {
   const out = new Map<string, string>();
   const lines = text.split(/\r?\n/);
@@ -232,7 +231,13 @@ export function parseNpmrc(
     const where = options.source ? `${options.source}:${i + 1}` : `line ${i + 1}`;
     const key = substituteEnv(rawKey, env, options.warnings, where);
     const value = substituteEnv(rawValue, env, options.warnings, where);
-    out.set(key.endsWith("[]") ? key.slice(0, -2) : key, value);
+    if (key.endsWith("[]")) {
+      const name = key.slice(0, -2);
+      out.set(name, value);
+      const list = options.lists?.get(name);
+      if (list) list.push(value);
+      else options.lists?.set(name, [value]);
+    } else out.set(key, value);
   }
   return out;
 }
@@ -299,6 +304,18 @@ export function normalizeRegistry(url: string): string {
 }
 
 /** Env lookup that also tries the upper-case name (npm accepts both spellings). */
+/**
+ * The user's `.npmrc`: `$npm_config_userconfig`, else `~/.npmrc`.
+ *
+ * @example
+ * ```ts
+ * userNpmrcPath({ npm_config_userconfig: "/etc/ci.npmrc" }); // "/etc/ci.npmrc"
+ * ```
+ */
+export function userNpmrcPath(env: Env = process.env): string {
+  return getEnv(env, "npm_config_userconfig") ?? join(homedir(), ".npmrc");
+}
+
 function getEnv(env: Env, name: string): string | undefined {
   return env[name] ?? env[name.toUpperCase()] ?? undefined;
 }

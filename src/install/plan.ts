@@ -10,6 +10,7 @@ import path from "node:path";
 import type { Dependency, Graph, Importer, PackageNode } from "../lockfile/graph.ts";
 import { pnpmDirName } from "../lockfile/pnpm.ts";
 import type { Selection } from "../lockfile/select.ts";
+import { DEFAULT_HOISTING, matchesPatterns, type PnpmHoisting } from "./pnpm_hoisting.ts";
 
 /** A package folder to fill from the store. Paths are relative to the project root, posix. */
 export interface Placement {
@@ -39,6 +40,8 @@ export interface InstallPlan {
   bins: BinPlan[];
   /** The node_modules folders this install owns (rebuilt when out of date). */
   roots: string[];
+  /** Folders made even when nothing lands in them (pnpm's hoisting folder). */
+  dirs?: string[];
 }
 
 const posix = path.posix;
@@ -123,6 +126,8 @@ export function planBundledBins(
 export interface IsolatedOptions {
   /** Workspace importers' package names (importer path -> package.json `name`), for hoisting them as pnpm does. */
   importerNames?: Map<string, string>;
+  /** The project's hoist patterns (see pnpm_hoisting.ts); pnpm's defaults when absent. */
+  hoisting?: Pick<PnpmHoisting, "hoistPattern" | "publicHoistPattern" | "alwaysMakeHoistDir">;
 }
 
 /**
@@ -182,9 +187,9 @@ export function planIsolated(graph: Graph, selection: Selection, options: Isolat
   }
 
   const importers = graph.importers.filter((i) => selection.importers.has(i.path));
+  const peerBins: BinPlan[] = [];
   for (const importer of importers) {
     const binDir = posix.join(importer.path, "node_modules", ".bin");
-    const peerBins: BinPlan[] = [];
     for (const dep of importer.dependencies) {
       const target = targetOf(dep);
       if (!target) continue;
@@ -200,22 +205,25 @@ export function planIsolated(graph: Graph, selection: Selection, options: Isolat
         if (peer) peerBins.push({ binDir, pkgDir: peer.dir, id: peer.id });
       }
     }
-    plan.bins.push(...peerBins);
   }
-  hoistPrivately(graph, selection, importers, dirOf, plan, options);
+  hoistDependencies(graph, selection, importers, dirOf, plan, options);
+  // Last: a command a package in node_modules provides (a dependency, or one hoisted there) keeps it.
+  plan.bins.push(...peerBins);
   return plan;
 }
 
 /**
- * pnpm's private hoisting (hoist-pattern "*"): every package name not taken by the root importer is
- * linked once into node_modules/.pnpm/node_modules, so undeclared ("phantom") imports inside the
- * virtual store still resolve. Which version gets a name follows pnpm's @pnpm/hoist exactly, since the
- * result is observable: the importers' direct dependencies first (depth -1), then packages by the depth
- * pnpm's lockfile walker assigns (a depth-first walk that visits each package once, so a package can
- * land deeper than its shortest path), ties broken by depPath; each package offers its children in
- * lockfile order. Workspace packages are hoisted under their names too (hoist-workspace-packages).
+ * pnpm's hoisting. Every package name not taken by the root importer that matches the hoist pattern ("*"
+ * by default) is linked once into node_modules/.pnpm/node_modules, so undeclared ("phantom") imports
+ * inside the virtual store still resolve; a name matching the public hoist pattern (shamefully-hoist:
+ * "*") is linked into the root node_modules instead, commands included. Which version gets a name
+ * follows pnpm's @pnpm/hoist exactly, since the result is observable: the importers' direct dependencies
+ * first (depth -1), then packages by the depth pnpm's lockfile walker assigns (a depth-first walk that
+ * visits each package once, so a package can land deeper than its shortest path), ties broken by depPath;
+ * each package offers its children in lockfile order. Workspace packages are hoisted under their names
+ * too (hoist-workspace-packages).
  */
-function hoistPrivately(
+function hoistDependencies(
   graph: Graph,
   selection: Selection,
   importers: Importer[],
@@ -253,29 +261,40 @@ function hoistPrivately(
   visit(step(direct.map((d) => d.target.id)), 0);
   nodes.sort((a, b) => a.depth - b.depth || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
+  const { hoistPattern, publicHoistPattern, alwaysMakeHoistDir } = options.hoisting ?? DEFAULT_HOISTING;
+  const hoistTo = (alias: string) =>
+    matchesPatterns(publicHoistPattern, alias)
+      ? "node_modules"
+      : matchesPatterns(hoistPattern, alias)
+      ? "node_modules/.pnpm/node_modules"
+      : undefined;
+  // pnpm 11+ makes the private hoisting folder whenever hoisting is on, even if the public pattern took all.
+  if (hoistPattern.length > 0 && alwaysMakeHoistDir) plan.dirs = ["node_modules/.pnpm/node_modules"];
   const root = graph.importers.find((i) => i.path === ".");
   const taken = new Set((root?.dependencies ?? []).map((d) => d.alias.toLowerCase()));
   const hoisted = new Set<string>();
-  const hoist = (alias: string, target: string, id?: string) => {
+  const hoist = (alias: string, modulesDir: string, target: string, id?: string) => {
     hoisted.add(alias.toLowerCase());
-    plan.links.push({ path: `node_modules/.pnpm/node_modules/${alias}`, target });
+    plan.links.push({ path: `${modulesDir}/${alias}`, target });
     // pnpm links the commands of hoisted packages, not of hoisted workspace folders (no id).
-    if (id) plan.bins.push({ binDir: "node_modules/.pnpm/node_modules/.bin", pkgDir: target, id });
+    if (id) plan.bins.push({ binDir: `${modulesDir}/.bin`, pkgDir: target, id });
   };
   for (const node of nodes) {
     for (const dep of node.children) {
+      const modulesDir = hoistTo(dep.alias);
       const alias = dep.alias.toLowerCase();
-      if (taken.has(alias)) continue;
+      if (!modulesDir || taken.has(alias)) continue;
       taken.add(alias);
       const id = (dep.target as { id: string }).id;
-      if (selection.install.has(id)) hoist(dep.alias, dirOf(id), id);
+      if (selection.install.has(id)) hoist(dep.alias, modulesDir, dirOf(id), id);
     }
   }
   for (const importer of importers) {
     const name = options.importerNames?.get(importer.path);
+    const modulesDir = name && hoistTo(name);
     // The root's own dependencies do not hide a workspace package here (pnpm hoists `svelte` even when the
     // root depends on it through link:); a package already hoisted under that name does.
-    if (!name || hoisted.has(name.toLowerCase())) continue;
-    hoist(name, importer.path);
+    if (!name || !modulesDir || hoisted.has(name.toLowerCase())) continue;
+    hoist(name, modulesDir, importer.path);
   }
 }

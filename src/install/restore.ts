@@ -33,6 +33,7 @@ import {
   planIsolated,
   readImporterNames,
 } from "./plan.ts";
+import { isolatedHoisting } from "./pnpm_hoisting.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
 import { hasLifecycle, runScripts, type ScriptJob } from "./scripts.ts";
 import { clearState, type InstallState, writeState } from "./state.ts";
@@ -72,7 +73,10 @@ export async function restore(
   }
   const plan: InstallPlan = graph.layout === "hoisted"
     ? planHoisted(graph, selection)
-    : planIsolated(graph, selection, { importerNames: readImporterNames(projectDir, graph) });
+    : planIsolated(graph, selection, {
+      importerNames: readImporterNames(projectDir, graph),
+      hoisting: isolatedHoisting(projectDir),
+    });
 
   // Workers start loading now, while the store is looked up (see worker_pool.ts).
   const workers = options.importer
@@ -338,6 +342,7 @@ export async function restore(
     links.map((l) => [path.join(projectDir, l.target), path.join(projectDir, l.path), "dir"]),
   );
   summary.links = links.length;
+  for (const dir of plan.dirs ?? []) fsx.ensureDir(path.join(projectDir, dir));
 
   // .bin links, from the row's manifest (or package.json on disk for linked folders). Claims are settled
   // in plan order first (who owns a command), then the links are created.

@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type LocatedLockfile, locateLockfile } from "../lockfile/locate.ts";
+import { pnpmSettingsFiles } from "./pnpm_settings_files.ts";
 
 /** The file's name inside the root node_modules. */
 export const STATE_FILE = ".silo-state.json";
@@ -85,6 +86,18 @@ export async function checkUpToDate(
   try {
     manifest = fs.readFileSync(path.join(projectDir, "package.json"), "utf8");
   } catch { /* a lockfile without package.json installs as it is */ }
-  const hash = await inputHash(`${lock.text}\0${manifest}`, options);
+  // A pnpm project's layout also follows its hoisting settings (.npmrc, pnpm-workspace.yaml).
+  const settings = lock.name === "pnpm-lock.yaml"
+    ? pnpmSettingsFiles(projectDir).map(readOrEmpty).join("\0")
+    : "";
+  const hash = await inputHash(`${lock.text}\0${manifest}\0${settings}`, options);
   return { lock, hash, upToDate: isUpToDate(projectDir, hash) };
+}
+
+function readOrEmpty(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
 }

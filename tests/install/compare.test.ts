@@ -90,4 +90,9 @@ test("shimTarget reads the command of pnpm's shell shims, old and new", () => {
     "../.pnpm/x/bin.js",
   );
   assert.equal(shimTarget(`#!/bin/sh\n...\n# cmd-shim-target=../.pnpm/y/cli.mjs\n`), "../.pnpm/y/cli.mjs");
+  // pnpm 9 converts the folder on Cygwin first: that quoted "$basedir" is not the command.
+  const pnpm9 = `basedir=$(dirname "$(echo "$0" | sed -e 's,\\\\,/,g')")\n\ncase \`uname\` in\n` +
+    `    *CYGWIN*) basedir=\`cygpath -w "$basedir"\`;;\nesac\n\n` +
+    `if [ -x "$basedir/node" ]; then\n  exec "$basedir/node"  "$basedir/../../bin/node-which" "$@"\n`;
+  assert.equal(shimTarget(pnpm9), "../../bin/node-which");
 });

@@ -6,7 +6,7 @@ import {
   parsePnpmLockfile,
   selectPackages,
 } from "../../src/lockfile/mod.ts";
-import { planHoisted, planIsolated } from "../../src/install/plan.ts";
+import { type IsolatedOptions, planHoisted, planIsolated } from "../../src/install/plan.ts";
 
 test("hoisted plan: bundled packages are not placed, but their commands are linked inside the bundler", () => {
   const graph = parseNpmLockfile(JSON.stringify({
@@ -81,4 +81,97 @@ snapshots:
   );
   assert.ok(!hoistedBins.includes("packages/ui"), "no commands for a hoisted workspace folder");
   assert.ok(hoistedBins.some((d) => d.includes("clsx@2.1.1")), "commands of hoisted packages are linked");
+});
+
+const HOISTING_LOCK = `lockfileVersion: '9.0'
+
+importers:
+
+  .:
+    dependencies:
+      vitest:
+        specifier: 2.0.0
+        version: 2.0.0(vite@5.0.0)
+      eslint-plugin-x:
+        specifier: 1.0.0
+        version: 1.0.0
+
+packages:
+
+  vitest@2.0.0:
+    resolution: {integrity: sha512-v}
+    peerDependencies:
+      vite: '*'
+
+  vite@5.0.0:
+    resolution: {integrity: sha512-w}
+
+  '@types/estree@1.0.0':
+    resolution: {integrity: sha512-e}
+
+  eslint-plugin-x@1.0.0:
+    resolution: {integrity: sha512-x}
+
+snapshots:
+
+  vitest@2.0.0(vite@5.0.0):
+    dependencies:
+      vite: 5.0.0
+      '@types/estree': 1.0.0
+
+  vite@5.0.0: {}
+
+  '@types/estree@1.0.0': {}
+
+  eslint-plugin-x@1.0.0: {}
+`;
+
+test("isolated plan: public hoist patterns link into the root node_modules, the rest stay private", () => {
+  const graph = parsePnpmLockfile(HOISTING_LOCK);
+  const selection = selectPackages(graph, { prod: false, platform: currentPlatform() });
+  const linksOf = (hoisting: IsolatedOptions["hoisting"]) => {
+    const plan = planIsolated(graph, selection, { hoisting });
+    return {
+      plan,
+      paths: plan.links.map((l) => l.path).filter((p) => !p.startsWith("node_modules/.pnpm/v")),
+    };
+  };
+
+  const defaults = linksOf(undefined).paths;
+  assert.ok(defaults.includes("node_modules/.pnpm/node_modules/vite"));
+  assert.ok(defaults.includes("node_modules/.pnpm/node_modules/@types/estree"));
+  assert.ok(!defaults.includes("node_modules/vite"), "nothing public by default");
+
+  const shameful = linksOf({ hoistPattern: ["*"], publicHoistPattern: ["*"], alwaysMakeHoistDir: true });
+  assert.ok(shameful.paths.includes("node_modules/vite"));
+  assert.ok(shameful.paths.includes("node_modules/@types/estree"));
+  assert.ok(!shameful.paths.some((p) => p.startsWith("node_modules/.pnpm/node_modules/")));
+  assert.deepEqual(
+    shameful.plan.dirs,
+    ["node_modules/.pnpm/node_modules"],
+    "pnpm 11+ makes the folder anyway",
+  );
+  // vite's command in the root .bin comes from the hoisted vite first, then the peer rule (same folder here).
+  const rootBins = shameful.plan.bins.filter((b) => b.binDir === "node_modules/.bin").map((b) => b.pkgDir);
+  assert.ok(
+    rootBins.indexOf("node_modules/.pnpm/vite@5.0.0/node_modules/vite") <
+      rootBins.lastIndexOf("node_modules/.pnpm/vite@5.0.0/node_modules/vite"),
+    "the hoisted package claims its commands before the peer of a direct dependency does",
+  );
+
+  const mixed = linksOf({
+    hoistPattern: ["vi*"],
+    publicHoistPattern: ["*types*", "!@types/react"],
+    alwaysMakeHoistDir: false,
+  });
+  assert.ok(mixed.paths.includes("node_modules/@types/estree"));
+  assert.ok(mixed.paths.includes("node_modules/.pnpm/node_modules/vite"));
+  assert.equal(mixed.plan.dirs, undefined);
+
+  const off = linksOf({ hoistPattern: [], publicHoistPattern: [], alwaysMakeHoistDir: true });
+  assert.ok(
+    !off.paths.some((p) => p.includes("node_modules/.pnpm/node_modules")),
+    "hoist=false hoists nothing",
+  );
+  assert.equal(off.plan.dirs, undefined);
 });

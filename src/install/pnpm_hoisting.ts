@@ -1,0 +1,184 @@
+/**
+ * pnpm's settings that shape an isolated node_modules beyond the lockfile: which packages are hoisted
+ * into node_modules/.pnpm/node_modules (`hoist-pattern`, `hoist`), which into the root node_modules
+ * (`public-hoist-pattern`, `shamefully-hoist`), and whether the layout is isolated at all
+ * (`node-linker`). pnpm reads them from `.npmrc` (user, then project) and, since pnpm 10, from
+ * pnpm-workspace.yaml, which wins.
+ *
+ * @module
+ */
+import fs from "node:fs";
+import path from "node:path";
+import process from "node:process";
+import { parse } from "yaml";
+import { type Env, parseNpmrc } from "../fetch/npmrc.ts";
+import { pnpmSettingsFiles } from "./pnpm_settings_files.ts";
+
+/** The hoisting a pnpm project asks for. */
+export interface PnpmHoisting {
+  /** "isolated" (pnpm's default), "hoisted" (an npm-like tree) or "pnp" (no node_modules). */
+  nodeLinker: string;
+  /** Names linked into node_modules/.pnpm/node_modules; `[]` with hoist=false. Default `["*"]`. */
+  hoistPattern: string[];
+  /** Names linked into the root node_modules; `["*"]` with shamefully-hoist. Default `[]` (pnpm 10+). */
+  publicHoistPattern: string[];
+  /** pnpm 11 and later make node_modules/.pnpm/node_modules even when nothing lands there. */
+  alwaysMakeHoistDir: boolean;
+  /** Where a setting came from, for messages: setting name -> file. */
+  sources: Record<string, string>;
+}
+
+/** pnpm's defaults (pnpm 10 and later; pnpm 9 also hoisted `*eslint*` and `*prettier*` publicly). */
+export const DEFAULT_HOISTING: PnpmHoisting = {
+  nodeLinker: "isolated",
+  hoistPattern: ["*"],
+  publicHoistPattern: [],
+  alwaysMakeHoistDir: true,
+  sources: {},
+};
+
+/** The public hoist pattern pnpm 9 and older used by default. */
+const PNPM9_PUBLIC_HOIST_PATTERN = ["*eslint*", "*prettier*"];
+
+/**
+ * Read the hoisting settings of the pnpm project at `projectDir`. The project's `packageManager` field
+ * says which pnpm's rules apply: pnpm 11 and later read them from pnpm-workspace.yaml only, and pnpm 9
+ * and older hoisted eslint and prettier packages publicly by default; without the field, .npmrc counts
+ * and the current default applies. Unreadable or malformed files count as absent: pnpm itself reports
+ * those when it runs.
+ *
+ * @example
+ * ```ts ignore
+ * const hoisting = readPnpmHoisting("/app"); // shamefully-hoist=true in /app/.npmrc
+ * hoisting.publicHoistPattern; // ["*"]
+ * ```
+ */
+export function readPnpmHoisting(projectDir: string, env: Env = process.env): PnpmHoisting {
+  const settings: Record<string, unknown> = {};
+  const sources: Record<string, string> = {};
+  const set = (key: string, value: unknown, file: string) => {
+    settings[key] = value;
+    sources[key] = file;
+  };
+  const major = pnpmMajor(projectDir);
+  const files = pnpmSettingsFiles(projectDir, env);
+  for (const file of major !== undefined && major >= 11 ? files.filter((f) => f.endsWith(".yaml")) : files) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    if (file.endsWith(".yaml")) {
+      let doc: unknown;
+      try {
+        doc = parse(text);
+      } catch {
+        continue;
+      }
+      if (!doc || typeof doc !== "object") continue;
+      const yaml = doc as Record<string, unknown>;
+      for (const key of ["nodeLinker", "hoist", "hoistPattern", "publicHoistPattern", "shamefullyHoist"]) {
+        if (yaml[key] !== undefined) set(key, yaml[key], file);
+      }
+      continue;
+    }
+    const lists = new Map<string, string[]>();
+    const values = parseNpmrc(text, env, { lists });
+    const npmrc: Record<string, string> = {
+      "node-linker": "nodeLinker",
+      "hoist": "hoist",
+      "hoist-pattern": "hoistPattern",
+      "public-hoist-pattern": "publicHoistPattern",
+      "shamefully-hoist": "shamefullyHoist",
+    };
+    for (const [key, name] of Object.entries(npmrc)) {
+      if (lists.has(key)) set(name, lists.get(key), file);
+      else if (values.has(key)) set(name, values.get(key), file);
+    }
+  }
+  const hoisting: PnpmHoisting = { ...DEFAULT_HOISTING, sources };
+  if (major !== undefined && major < 10) hoisting.publicHoistPattern = PNPM9_PUBLIC_HOIST_PATTERN;
+  if (major !== undefined && major < 11) hoisting.alwaysMakeHoistDir = false;
+  if (typeof settings.nodeLinker === "string") hoisting.nodeLinker = settings.nodeLinker;
+  if (settings.hoistPattern !== undefined) hoisting.hoistPattern = patternList(settings.hoistPattern);
+  if (settings.publicHoistPattern !== undefined) {
+    hoisting.publicHoistPattern = patternList(settings.publicHoistPattern);
+  }
+  if (isFalse(settings.hoist)) hoisting.hoistPattern = [];
+  // shamefully-hoist decides the public pattern either way when it is set (as pnpm's config does).
+  if (isTrue(settings.shamefullyHoist)) hoisting.publicHoistPattern = ["*"];
+  else if (isFalse(settings.shamefullyHoist)) hoisting.publicHoistPattern = [];
+  return hoisting;
+}
+
+/** The major version of pnpm that package.json's `packageManager` names, if it names pnpm. */
+function pnpmMajor(projectDir: string): number | undefined {
+  try {
+    const field = JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8")).packageManager;
+    const match = typeof field === "string" ? /^pnpm@(\d+)\./.exec(field) : null;
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isTrue = (v: unknown) => v === true || v === "true";
+const isFalse = (v: unknown) => v === false || v === "false";
+
+/** A setting's value as a list of patterns: an array, or one string (an empty string is no pattern). */
+function patternList(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string" && v !== "");
+  return typeof value === "string" && value !== "" ? [value] : [];
+}
+
+/**
+ * pnpm's name matcher (@pnpm/matcher): `*` matches any run of characters, the whole name must match,
+ * case matters; a `!pattern` excludes what earlier patterns included.
+ *
+ * @example
+ * ```ts
+ * import { matchesPatterns } from "./pnpm_hoisting.ts";
+ * matchesPatterns(["*eslint*", "!eslint-config-x"], "eslint-plugin-react"); // true
+ * ```
+ */
+export function matchesPatterns(patterns: string[], name: string): boolean {
+  let matched = false;
+  for (const pattern of patterns) {
+    if (pattern.startsWith("!")) {
+      if (matched && globMatch(pattern.slice(1), name)) matched = false;
+    } else if (!matched && globMatch(pattern, name)) matched = true;
+  }
+  // Only exclusions: everything they do not exclude.
+  if (patterns.length > 0 && patterns.every((p) => p.startsWith("!"))) {
+    return !patterns.some((p) => globMatch(p.slice(1), name));
+  }
+  return matched;
+}
+
+function globMatch(pattern: string, name: string): boolean {
+  if (pattern === "*") return true;
+  const source = pattern.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*");
+  return new RegExp(`^${source}$`).test(name);
+}
+
+/**
+ * The hoisting of the pnpm project at `projectDir`, for planning its isolated layout. A project that asks
+ * pnpm for another layout (`node-linker=hoisted` or `pnp`) gets an error naming the setting and its file:
+ * silo builds pnpm's isolated layout only, and a different tree would break what the setting is there for.
+ *
+ * @example
+ * ```ts ignore
+ * planIsolated(graph, selection, { hoisting: isolatedHoisting(projectDir) });
+ * ```
+ */
+export function isolatedHoisting(projectDir: string, env: Env = process.env): PnpmHoisting {
+  const hoisting = readPnpmHoisting(projectDir, env);
+  if (hoisting.nodeLinker !== "isolated") {
+    throw new Error(
+      `${hoisting.sources.nodeLinker} sets node-linker to "${hoisting.nodeLinker}"; silo builds pnpm's isolated ` +
+        "layout only. Install this project with pnpm, or remove the setting to get the isolated layout.",
+    );
+  }
+  return hoisting;
+}

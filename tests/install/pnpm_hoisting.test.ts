@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { isolatedHoisting, matchesPatterns, readPnpmHoisting } from "../../src/install/pnpm_hoisting.ts";
+import { checkUpToDate } from "../../src/install/state.ts";
+
+function project(files: Record<string, string>): { dir: string; env: Record<string, string> } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "silo-hoisting-"));
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  // A user config of our own, so the machine's ~/.npmrc cannot leak in.
+  const user = path.join(dir, "user.npmrc");
+  if (!files["user.npmrc"]) fs.writeFileSync(user, "");
+  return { dir, env: { npm_config_userconfig: user } };
+}
+
+test("matchesPatterns follows pnpm's matcher: whole-name globs, case-sensitive, ! excludes", () => {
+  assert.ok(matchesPatterns(["*"], "anything"));
+  assert.ok(matchesPatterns(["*eslint*"], "@typescript-eslint/parser"));
+  assert.ok(!matchesPatterns(["eslint"], "eslint-plugin-x"), "the whole name must match");
+  assert.ok(!matchesPatterns(["*ESLINT*"], "eslint"));
+  assert.ok(!matchesPatterns(["*types*", "!@types/react"], "@types/react"));
+  assert.ok(matchesPatterns(["*types*", "!@types/react"], "@types/node"));
+  assert.ok(matchesPatterns(["!@types/react"], "vite"), "only exclusions: everything else matches");
+  assert.ok(!matchesPatterns([], "vite"));
+  assert.ok(matchesPatterns(["a.b"], "a.b") && !matchesPatterns(["a.b"], "axb"), "dots are literal");
+});
+
+test("readPnpmHoisting: .npmrc arrays and flags, pnpm-workspace.yaml wins, defaults by pnpm version", () => {
+  const rc = project({
+    ".npmrc": "public-hoist-pattern[]=*types*\npublic-hoist-pattern[]=!@types/react\nhoist=false\n",
+    "package.json": "{}",
+  });
+  const fromRc = readPnpmHoisting(rc.dir, rc.env);
+  assert.deepEqual(fromRc.publicHoistPattern, ["*types*", "!@types/react"]);
+  assert.deepEqual(fromRc.hoistPattern, [], "hoist=false");
+
+  const both = project({
+    ".npmrc": "shamefully-hoist=true\n",
+    "pnpm-workspace.yaml": "shamefullyHoist: false\nhoistPattern:\n  - '@babel/*'\n",
+    "package.json": "{}",
+  });
+  const yaml = readPnpmHoisting(both.dir, both.env);
+  assert.deepEqual(yaml.publicHoistPattern, [], "the workspace file wins over .npmrc");
+  assert.deepEqual(yaml.hoistPattern, ["@babel/*"]);
+  assert.equal(yaml.sources.shamefullyHoist, path.join(both.dir, "pnpm-workspace.yaml"));
+
+  const user = project({ "user.npmrc": "shamefully-hoist=true\n", "package.json": "{}" });
+  assert.deepEqual(
+    readPnpmHoisting(user.dir, user.env).publicHoistPattern,
+    ["*"],
+    "the user's .npmrc counts",
+  );
+
+  const pnpm11 = project({
+    ".npmrc": "shamefully-hoist=true\n",
+    "package.json": JSON.stringify({ packageManager: "pnpm@11.2.0" }),
+  });
+  assert.deepEqual(readPnpmHoisting(pnpm11.dir, pnpm11.env).publicHoistPattern, [], "pnpm 11 ignores .npmrc");
+
+  const pnpm9 = project({ "package.json": JSON.stringify({ packageManager: "pnpm@9.15.9+sha512.abc" }) });
+  const old = readPnpmHoisting(pnpm9.dir, pnpm9.env);
+  assert.deepEqual(old.publicHoistPattern, ["*eslint*", "*prettier*"], "pnpm 9's default public pattern");
+  assert.equal(old.alwaysMakeHoistDir, false);
+
+  const plain = project({ "package.json": "{}" });
+  assert.deepEqual(readPnpmHoisting(plain.dir, plain.env), {
+    nodeLinker: "isolated",
+    hoistPattern: ["*"],
+    publicHoistPattern: [],
+    alwaysMakeHoistDir: true,
+    sources: {},
+  });
+  for (const p of [rc, both, user, pnpm11, pnpm9, plain]) fs.rmSync(p.dir, { recursive: true, force: true });
+});
+
+test("a project that asks pnpm for another node-linker gets an error naming the setting and its file", () => {
+  const p = project({ "pnpm-workspace.yaml": "nodeLinker: hoisted\n", "package.json": "{}" });
+  assert.throws(
+    () => isolatedHoisting(p.dir, p.env),
+    (e: Error) =>
+      e.message.includes(path.join(p.dir, "pnpm-workspace.yaml")) && e.message.includes('"hoisted"'),
+  );
+  fs.rmSync(p.dir, { recursive: true, force: true });
+});
+
+test("the up-to-date check sees a change to pnpm-workspace.yaml in a pnpm project", async () => {
+  const p = project({
+    "package.json": "{}",
+    "pnpm-lock.yaml": "lockfileVersion: '9.0'\n\nimporters:\n\n  .: {}\n",
+    "pnpm-workspace.yaml": "shamefullyHoist: false\n",
+  });
+  const before = await checkUpToDate(p.dir, {});
+  fs.writeFileSync(path.join(p.dir, "pnpm-workspace.yaml"), "shamefullyHoist: true\n");
+  const after = await checkUpToDate(p.dir, {});
+  assert.notEqual(before.hash, after.hash);
+  fs.rmSync(p.dir, { recursive: true, force: true });
+});
