@@ -10,7 +10,9 @@
  * What is compared, for every `node_modules` folder of each project (the root's and every workspace
  * importer's; found by walking the project without entering node_modules):
  * - the same directories, files and symlinks at the same paths (lstat only: symlinks are never followed);
- * - files: same content (sha256) and same executable-ness (any x bit);
+ * - files: same content (sha256) and same executable-ness (any x bit); a bin target whose `#!` line ends
+ *   in CRLF in the reference may end in LF in silo's tree (silo fixes it, as npm does: its .bin entries
+ *   are symlinks that run the file itself);
  * - symlinks: same readlink text, or failing that the same resolved path relative to the project;
  * - `.bin` entries: same names. npm writes symlinks, so their targets are compared like any symlink.
  *   pnpm writes shell shims where silo writes symlinks: the shim's `"$basedir/..."` target and silo's
@@ -30,6 +32,7 @@ import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { ensurePnpm, toolsPath } from "./tools_path.ts";
+import { unixShebang } from "../src/store/executable_bins.ts";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
@@ -119,6 +122,15 @@ export function shimTarget(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether the reference file at `file`, its CRLF `#!` line turned into LF, hashes to `hash`: silo writes
+ * bin targets that way (store/executable_bins.ts), as npm does; pnpm 12 leaves them.
+ */
+function sameWithUnixShebang(file: string, hash: string): boolean {
+  const fixed = unixShebang(fs.readFileSync(file));
+  return fixed !== undefined && createHash("sha256").update(fixed).digest("hex") === hash;
+}
+
 /** Resolve `rel` (inside `project`) fully, and give it back relative to the project, or undefined if dangling. */
 function resolvedIn(project: string, rel: string): string | undefined {
   try {
@@ -189,8 +201,9 @@ export function compareTrees(reference: string, silo: string): CompareResult {
       if (ea.kind === "dir") result.dirs++;
       else if (ea.kind === "file" && eb.kind === "file") {
         result.files++;
-        if (ea.hash !== eb.hash) diff(p, `content differs (${ea.size} bytes vs ${eb.size})`);
-        else if (ea.exec !== eb.exec) {
+        if (ea.hash !== eb.hash && !sameWithUnixShebang(path.join(reference, p), eb.hash)) {
+          diff(p, `content differs (${ea.size} bytes vs ${eb.size})`);
+        } else if (ea.exec !== eb.exec) {
           diff(p, `executable in ${ea.exec ? "the reference" : "silo's tree"} only`);
         }
       } else if (ea.kind === "link" && eb.kind === "link") {
@@ -227,13 +240,30 @@ export function formatResult(label: string, r: CompareResult, limit = 200): stri
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
+/** How one comparison's reference is built. */
+interface FixtureSpec {
+  /** The folder under the fixtures dir. */
+  source: string;
+  lockfile: string;
+  tool: "npm" | "pnpm";
+  /**
+   * Keep package.json's `packageManager` and build the reference with the pnpm it names (this exact
+   * version): silo then follows that version's habits too. Otherwise the field is dropped and the
+   * pinned pnpm builds the reference.
+   */
+  ownPnpm?: string;
+}
+
 /** The fixtures and how their reference tree is built. */
 export const FIXTURES = {
-  mocha: { lockfile: "package-lock.json", tool: "npm" as const },
-  svelte: { lockfile: "pnpm-lock.yaml", tool: "pnpm" as const },
-};
+  mocha: { source: "mocha", lockfile: "package-lock.json", tool: "npm" },
+  svelte: { source: "svelte", lockfile: "pnpm-lock.yaml", tool: "pnpm" },
+  // The project as its maintainers install it: package.json pins pnpm 10.33.4.
+  "svelte-pnpm10": { source: "svelte", lockfile: "pnpm-lock.yaml", tool: "pnpm", ownPnpm: "10.33.4" },
+} satisfies Record<string, FixtureSpec>;
 /** A fixture name. */
 export type FixtureName = keyof typeof FIXTURES;
+const specOf = (fixture: FixtureName): FixtureSpec => FIXTURES[fixture];
 
 /** Run a command; resolve with its output, reject with it in the message. */
 export function runCommand(
@@ -260,12 +290,12 @@ export function runCommand(
   });
 }
 
-/** Copy a fixture into `dest`, dropping a packageManager field that would pin another pnpm. */
-export function copyFixture(source: string, dest: string): void {
+/** Copy a fixture into `dest`, dropping a packageManager field that would pin another pnpm (unless `keep`). */
+export function copyFixture(source: string, dest: string, keep = false): void {
   fs.cpSync(source, dest, { recursive: true, filter: (src) => !/[/\\](node_modules|\.git)$/.test(src) });
   const file = path.join(dest, "package.json");
   const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
-  if (pkg.packageManager) {
+  if (pkg.packageManager && !keep) {
     delete pkg.packageManager;
     fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
   }
@@ -300,14 +330,14 @@ export async function buildReference(
     CI: "1",
   };
   fs.writeFileSync(env.npm_config_userconfig, "");
-  if (FIXTURES[fixture].tool === "npm") {
+  if (specOf(fixture).tool === "npm") {
     await runCommand("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--registry", registry], {
       cwd: project,
       env,
     });
   } else {
-    ensurePnpm();
-    await runCommand("pnpm", ["install", "--frozen-lockfile", "--ignore-scripts", "--registry", registry], {
+    const pnpm = ensurePnpm(specOf(fixture).ownPnpm);
+    await runCommand(pnpm, ["install", "--frozen-lockfile", "--ignore-scripts", "--registry", registry], {
       cwd: project,
       env,
     });
@@ -316,7 +346,10 @@ export async function buildReference(
 
 /** The directory a fixture lives in. */
 export function fixtureDir(fixture: FixtureName): string {
-  return path.resolve(process.env.SILO_FIXTURES ?? path.join(ROOT, "..", "shared", "fixtures"), fixture);
+  return path.resolve(
+    process.env.SILO_FIXTURES ?? path.join(ROOT, "..", "shared", "fixtures"),
+    specOf(fixture).source,
+  );
 }
 
 /** The loopback mirror (scripts/mirror.ts layout) the comparisons install from. */
@@ -330,7 +363,7 @@ export async function ensureMirror(fixture: FixtureName): Promise<void> {
   const { main } = await import("./mirror.ts");
   const lines: string[] = [];
   const io = { log: (l: string) => void lines.push(l), error: (l: string) => void lines.push(l) };
-  const code = await main(["--out", MIRROR, path.join(fixtureDir(fixture), FIXTURES[fixture].lockfile)], io);
+  const code = await main(["--out", MIRROR, path.join(fixtureDir(fixture), specOf(fixture).lockfile)], io);
   if (code !== 0) throw new Error(`filling ${MIRROR} for ${fixture} failed:\n${lines.slice(-20).join("\n")}`);
 }
 
@@ -365,9 +398,10 @@ export async function compareFixture(
   try {
     const ref = path.join(scratch, "reference");
     const mine = path.join(scratch, "silo");
-    copyFixture(fixtureDir(fixture), ref);
-    copyFixture(fixtureDir(fixture), mine);
-    log(`${fixture}: building the reference with ${FIXTURES[fixture].tool} in ${ref}`);
+    const keep = specOf(fixture).ownPnpm !== undefined;
+    copyFixture(fixtureDir(fixture), ref, keep);
+    copyFixture(fixtureDir(fixture), mine, keep);
+    log(`${fixture}: building the reference with ${specOf(fixture).tool} in ${ref}`);
     await buildReference(fixture, ref, registry, scratch);
     log(`${fixture}: building silo's tree in ${mine}`);
     const c = await createContainer({ storeDir: path.join(scratch, "store") });

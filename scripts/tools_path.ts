@@ -24,25 +24,29 @@ export function toolsPath(): string {
 export const PNPM_VERSION = "12.21.0";
 
 /**
- * Make sure the pinned pnpm is on {@linkcode toolsPath}: installed from the npm registry into
- * `$SILO_TOOLS_DIR` (default `~/.cache/silo-tools`) when missing, so a fresh machine with only
- * Node.js and npm can run the comparison.
+ * Make sure a pnpm is installed; returns the command to run it. The pinned one (the default) goes on
+ * {@linkcode toolsPath}: installed from the npm registry into `$SILO_TOOLS_DIR` (default
+ * `~/.cache/silo-tools`) when missing, so a fresh machine with only Node.js and npm can run the
+ * comparison. Another version (a fixture's own `packageManager` pin) gets a folder of its own there.
  */
-export function ensurePnpm(): void {
-  const probe = spawnSync("pnpm", ["--version"], {
-    env: { ...process.env, PATH: toolsPath() },
+export function ensurePnpm(version = PNPM_VERSION): string {
+  const tools = process.env.SILO_TOOLS_DIR ?? path.join(os.homedir(), ".cache", "silo-tools");
+  const dir = version === PNPM_VERSION ? tools : path.join(tools, `pnpm-${version}`);
+  const command = version === PNPM_VERSION ? "pnpm" : path.join(dir, "node_modules", ".bin", "pnpm");
+  const probe = spawnSync(command, ["--version"], {
+    env: { ...process.env, PATH: toolsPath(), COREPACK_ENABLE_STRICT: "0" },
     encoding: "utf8",
   });
-  if (probe.status === 0 && probe.stdout.trim() === PNPM_VERSION) return;
-  const dir = process.env.SILO_TOOLS_DIR ?? path.join(os.homedir(), ".cache", "silo-tools");
+  if (probe.status === 0 && probe.stdout.trim() === version) return command;
   fs.mkdirSync(dir, { recursive: true });
   if (!fs.existsSync(path.join(dir, "package.json"))) {
     fs.writeFileSync(path.join(dir, "package.json"), '{"private":true}\n');
   }
   const install = spawnSync(
     "npm",
-    ["install", "--prefix", dir, "--no-audit", "--no-fund", "--loglevel=error", `pnpm@${PNPM_VERSION}`],
+    ["install", "--prefix", dir, "--no-audit", "--no-fund", "--loglevel=error", `pnpm@${version}`],
     { stdio: ["ignore", "inherit", "inherit"] },
   );
-  if (install.status !== 0) throw new Error(`could not install pnpm@${PNPM_VERSION} into ${dir} with npm`);
+  if (install.status !== 0) throw new Error(`could not install pnpm@${version} into ${dir} with npm`);
+  return command;
 }

@@ -10,7 +10,7 @@ import path from "node:path";
 import type { Dependency, Graph, Importer, PackageNode } from "../lockfile/graph.ts";
 import { pnpmDirName } from "../lockfile/pnpm.ts";
 import type { Selection } from "../lockfile/select.ts";
-import { DEFAULT_HOISTING, matchesPatterns, type PnpmHoisting } from "./pnpm_hoisting.ts";
+import { DEFAULT_LAYOUT, matchesPatterns, type PnpmLayout } from "./pnpm_layout.ts";
 
 /** A package folder to fill from the store. Paths are relative to the project root, posix. */
 export interface Placement {
@@ -126,8 +126,8 @@ export function planBundledBins(
 export interface IsolatedOptions {
   /** Workspace importers' package names (importer path -> package.json `name`), for hoisting them as pnpm does. */
   importerNames?: Map<string, string>;
-  /** The project's hoist patterns (see pnpm_hoisting.ts); pnpm's defaults when absent. */
-  hoisting?: Pick<PnpmHoisting, "hoistPattern" | "publicHoistPattern" | "alwaysMakeHoistDir">;
+  /** The project's pnpm settings and version habits (see pnpm_layout.ts); the newest pnpm's defaults when absent. */
+  layout?: Omit<PnpmLayout, "nodeLinker" | "sources" | "checksManifestPlatform">;
 }
 
 /**
@@ -162,6 +162,7 @@ export function planIsolated(graph: Graph, selection: Selection, options: Isolat
     bins: [],
     roots: importerRoots(graph, selection),
   };
+  const { linksOwnBins, linksPeerBins } = options.layout ?? DEFAULT_LAYOUT;
   const dirOf = (id: string) =>
     `node_modules/.pnpm/${pnpmDirName(id)}/node_modules/${graph.packages.get(id)!.name}`;
   const targetOf = (dep: Dependency): { dir: string; id?: string } | undefined => {
@@ -175,8 +176,8 @@ export function planIsolated(graph: Graph, selection: Selection, options: Isolat
     const node = graph.packages.get(id)!;
     const dir = dirOf(id);
     plan.placements.push({ id, node, dir });
-    // pnpm links a package's own commands next to its dependencies', so its scripts can call them.
-    plan.bins.push({ binDir: posix.join(dir, "node_modules", ".bin"), pkgDir: dir, id });
+    // pnpm 11+ links a package's own commands next to its dependencies', so its scripts can call them.
+    if (linksOwnBins) plan.bins.push({ binDir: posix.join(dir, "node_modules", ".bin"), pkgDir: dir, id });
     const depsDir = `node_modules/.pnpm/${pnpmDirName(id)}/node_modules`;
     for (const dep of node.dependencies) {
       const target = targetOf(dep);
@@ -195,9 +196,9 @@ export function planIsolated(graph: Graph, selection: Selection, options: Isolat
       if (!target) continue;
       plan.links.push({ path: posix.join(importer.path, "node_modules", dep.alias), target: target.dir });
       plan.bins.push({ binDir, pkgDir: target.dir, id: target.id });
-      // pnpm also links the commands of the required peers a direct dependency was resolved with
+      // pnpm 11+ also links the commands of the required peers a direct dependency was resolved with
       // (vitest -> vite), not of its optional peers (vite -> sass).
-      if (!target.id) continue;
+      if (!target.id || !linksPeerBins) continue;
       const node = graph.packages.get(target.id)!;
       const peers = new Set(node.requiredPeers ?? []);
       for (const peerDep of node.dependencies) {
@@ -261,7 +262,9 @@ function hoistDependencies(
   visit(step(direct.map((d) => d.target.id)), 0);
   nodes.sort((a, b) => a.depth - b.depth || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
-  const { hoistPattern, publicHoistPattern, alwaysMakeHoistDir } = options.hoisting ?? DEFAULT_HOISTING;
+  const { hoistPattern, publicHoistPattern, alwaysMakeHoistDir, hoistsWorkspacesOverRootDeps } =
+    options.layout ??
+      DEFAULT_LAYOUT;
   const hoistTo = (alias: string) =>
     matchesPatterns(publicHoistPattern, alias)
       ? "node_modules"
@@ -292,9 +295,11 @@ function hoistDependencies(
   for (const importer of importers) {
     const name = options.importerNames?.get(importer.path);
     const modulesDir = name && hoistTo(name);
-    // The root's own dependencies do not hide a workspace package here (pnpm hoists `svelte` even when the
-    // root depends on it through link:); a package already hoisted under that name does.
-    if (!name || !modulesDir || hoisted.has(name.toLowerCase())) continue;
+    // In pnpm 11+ the root's own dependencies do not hide a workspace package here (it hoists `svelte` even
+    // when the root depends on it through link:); a package already hoisted under that name does.
+    const hidden = hoisted.has(name?.toLowerCase() ?? "") ||
+      !hoistsWorkspacesOverRootDeps && taken.has(name?.toLowerCase() ?? "");
+    if (!name || !modulesDir || hidden) continue;
     hoist(name, modulesDir, importer.path);
   }
 }

@@ -33,7 +33,7 @@ import {
   planIsolated,
   readImporterNames,
 } from "./plan.ts";
-import { isolatedHoisting } from "./pnpm_hoisting.ts";
+import { isolatedLayout } from "./pnpm_layout.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
 import { hasLifecycle, runScripts, type ScriptJob } from "./scripts.ts";
 import { clearState, type InstallState, writeState } from "./state.ts";
@@ -71,12 +71,14 @@ export async function restore(
   for (const [id, why] of selection.platformMismatch) {
     warn(`${id} does not support this platform (${why}); installing it anyway, as npm does`);
   }
-  const plan: InstallPlan = graph.layout === "hoisted"
-    ? planHoisted(graph, selection)
-    : planIsolated(graph, selection, {
+  const pnpmLayout = graph.layout === "isolated" ? isolatedLayout(projectDir) : undefined;
+  const plan: InstallPlan = pnpmLayout
+    ? planIsolated(graph, selection, {
       importerNames: readImporterNames(projectDir, graph),
-      hoisting: isolatedHoisting(projectDir),
-    });
+      layout: pnpmLayout,
+    })
+    : planHoisted(graph, selection);
+  const checksManifestPlatform = pnpmLayout?.checksManifestPlatform ?? true;
 
   // Workers start loading now, while the store is looked up (see worker_pool.ts).
   const workers = options.importer
@@ -169,8 +171,10 @@ export async function restore(
   /** How a package will be placed, from its row; undefined when it is skipped (wrong platform). */
   const prepare = (placement: Placement, record: PackageRecord) => {
     // Lockfiles may omit os/cpu/libc (pnpm drops libc): an optional package whose own package.json rules
-    // this machine out is skipped, as pnpm does. Nothing links to an unplaced package.
-    const misfit = placement.node.optional ? platformMismatch(record.manifest, platform) : null;
+    // this machine out is skipped, as npm and pnpm 11+ do. Nothing links to an unplaced package.
+    const misfit = placement.node.optional && checksManifestPlatform
+      ? platformMismatch(record.manifest, platform)
+      : null;
     if (misfit) {
       summary.skipped.push({ id: placement.id, reason: misfit });
       return undefined;

@@ -3,6 +3,11 @@
  * so a non-executable target gets its own `-exec` entry, written once like any other, and the file map
  * points at that. Ingests run this before they return, so a row never names a file that is not there.
  *
+ * A target whose `#!` line ends in CRLF (published from Windows) cannot run on Linux or macOS ("env:
+ * node\r: No such file"), and silo's .bin entries are symlinks that run the target itself: its `-exec`
+ * entry gets the line with LF, as npm's bin-links and pnpm up to 10 rewrite it (pnpm 12 leaves it, its
+ * .bin shims run `node <target>`).
+ *
  * @module
  */
 import fs from "node:fs";
@@ -11,8 +16,27 @@ import type { FileMap, PackageManifest } from "./index_db.ts";
 import { binsOf } from "./manifest.ts";
 
 /**
- * Point every bin target in `files` at an executable store entry, writing the ones that are missing.
- * Returns the paths whose entry changed.
+ * `bytes` with a CRLF at the end of a leading `#!` line turned into LF, or undefined when there is none.
+ *
+ * @example
+ * ```ts
+ * import { unixShebang } from "./executable_bins.ts";
+ * unixShebang(new TextEncoder().encode("#!/usr/bin/env node\r\nrun()\r\n")); // "#!/usr/bin/env node\nrun()\r\n"
+ * ```
+ */
+export function unixShebang(bytes: Uint8Array): Uint8Array | undefined {
+  if (bytes[0] !== 0x23 || bytes[1] !== 0x21) return undefined; // "#!"
+  const newline = bytes.indexOf(0x0a);
+  if (newline < 1 || bytes[newline - 1] !== 0x0d) return undefined;
+  const fixed = new Uint8Array(bytes.length - 1);
+  fixed.set(bytes.subarray(0, newline - 1));
+  fixed.set(bytes.subarray(newline), newline - 1);
+  return fixed;
+}
+
+/**
+ * Point every bin target in `files` at an executable store entry with a runnable `#!` line, writing the
+ * ones that are missing. Returns the paths whose entry changed.
  *
  * @example
  * ```ts ignore
@@ -27,10 +51,13 @@ export async function publishExecutableBins(
   const changed: string[] = [];
   for (const target of Object.values(binsOf(manifest, files))) {
     const entry = files[target];
-    if (!entry || entry.mode & 0o111) continue;
-    const bytes = fs.readFileSync(cas.layout.filePath(entry.digest, false));
-    const stored = await cas.writeBytes(bytes, true);
-    files[target] = { ...entry, mode: 0o755, checkedAt: stored.checkedAt };
+    if (!entry) continue;
+    const exec = (entry.mode & 0o111) !== 0;
+    const bytes = fs.readFileSync(cas.layout.filePath(entry.digest, exec));
+    const fixed = unixShebang(bytes);
+    if (exec && !fixed) continue;
+    const stored = await cas.writeBytes(fixed ?? bytes, true);
+    files[target] = { digest: stored.digest, mode: 0o755, size: stored.size, checkedAt: stored.checkedAt };
     changed.push(target);
   }
   return changed;

@@ -7,6 +7,7 @@ import {
   selectPackages,
 } from "../../src/lockfile/mod.ts";
 import { type IsolatedOptions, planHoisted, planIsolated } from "../../src/install/plan.ts";
+import { DEFAULT_LAYOUT } from "../../src/install/pnpm_layout.ts";
 
 test("hoisted plan: bundled packages are not placed, but their commands are linked inside the bundler", () => {
   const graph = parseNpmLockfile(JSON.stringify({
@@ -129,8 +130,8 @@ snapshots:
 test("isolated plan: public hoist patterns link into the root node_modules, the rest stay private", () => {
   const graph = parsePnpmLockfile(HOISTING_LOCK);
   const selection = selectPackages(graph, { prod: false, platform: currentPlatform() });
-  const linksOf = (hoisting: IsolatedOptions["hoisting"]) => {
-    const plan = planIsolated(graph, selection, { hoisting });
+  const linksOf = (hoisting?: Partial<NonNullable<IsolatedOptions["layout"]>>) => {
+    const plan = planIsolated(graph, selection, { layout: hoisting && { ...DEFAULT_LAYOUT, ...hoisting } });
     return {
       plan,
       paths: plan.links.map((l) => l.path).filter((p) => !p.startsWith("node_modules/.pnpm/v")),
@@ -174,4 +175,63 @@ test("isolated plan: public hoist patterns link into the root node_modules, the 
     "hoist=false hoists nothing",
   );
   assert.equal(off.plan.dirs, undefined);
+});
+
+test("isolated plan: a package's own commands go into its node_modules/.bin only for pnpm 11 and later", () => {
+  const graph = parsePnpmLockfile(HOISTING_LOCK);
+  const selection = selectPackages(graph, { prod: false, platform: currentPlatform() });
+  const own = (linksOwnBins: boolean) =>
+    planIsolated(graph, selection, {
+      layout: { ...DEFAULT_LAYOUT, linksOwnBins },
+    }).bins.filter((b) => b.binDir === `${b.pkgDir}/node_modules/.bin`).map((b) => b.pkgDir);
+  assert.ok(own(true).includes("node_modules/.pnpm/vite@5.0.0/node_modules/vite"));
+  assert.deepEqual(own(false), []);
+});
+
+test("isolated plan: pnpm 10 links no peer commands and lets the root's dependencies hide a workspace name", () => {
+  const graph = parsePnpmLockfile(`lockfileVersion: '9.0'
+
+importers:
+
+  .:
+    dependencies:
+      ui:
+        specifier: workspace:*
+        version: link:packages/ui
+      vitest:
+        specifier: 2.0.0
+        version: 2.0.0(vite@5.0.0)
+
+  packages/ui: {}
+
+packages:
+
+  vitest@2.0.0:
+    resolution: {integrity: sha512-v}
+    peerDependencies:
+      vite: '*'
+
+  vite@5.0.0:
+    resolution: {integrity: sha512-w}
+
+snapshots:
+
+  vitest@2.0.0(vite@5.0.0):
+    dependencies:
+      vite: 5.0.0
+
+  vite@5.0.0: {}
+`);
+  const selection = selectPackages(graph, { prod: false, platform: currentPlatform() });
+  const plan = (pnpm11: boolean) =>
+    planIsolated(graph, selection, {
+      importerNames: new Map([["packages/ui", "ui"]]),
+      layout: { ...DEFAULT_LAYOUT, linksPeerBins: pnpm11, hoistsWorkspacesOverRootDeps: pnpm11 },
+    });
+  const peerBin = (p: ReturnType<typeof plan>) =>
+    p.bins.some((b) => b.binDir === "node_modules/.bin" && b.pkgDir.endsWith("/node_modules/vite"));
+  const hoistedUi = (p: ReturnType<typeof plan>) =>
+    p.links.some((l) => l.path === "node_modules/.pnpm/node_modules/ui");
+  assert.ok(peerBin(plan(true)) && hoistedUi(plan(true)));
+  assert.ok(!peerBin(plan(false)) && !hoistedUi(plan(false)));
 });

@@ -282,3 +282,40 @@ test("a placing ingest writes nothing for a bad tarball and takes back what it p
   assert.deepEqual(fs.readdirSync(at), [], "a.js was taken back and package.json never written");
   cleanup();
 });
+
+test("a bin target whose #! line ends in CRLF is stored with LF as its -exec entry; other files keep theirs", async () => {
+  const { c, dir, cleanup } = await testContainer();
+  const cas = c.get(T.cas);
+  const at = `${dir}/project/node_modules/winbin`;
+  const script = "#!/usr/bin/env node\r\nconsole.log('hi')\r\n";
+  const tgz = await tgzOf([
+    {
+      name: "package/package.json",
+      content: JSON.stringify({ name: "winbin", version: "1.0.0", bin: { a: "cli.js", b: "exec.js" } }),
+    },
+    { name: "package/cli.js", content: script },
+    { name: "package/exec.js", content: script, mode: 0o755 },
+    { name: "package/lib.js", content: script }, // not a bin target: left as published
+  ]);
+  for (const placeAt of [undefined, at]) {
+    const result = await ingestTarball(
+      tgz,
+      cas,
+      { label: "winbin@1.0.0", integrity: sri(tgz), placeAt },
+      placer,
+    );
+    const fixed = "#!/usr/bin/env node\nconsole.log('hi')\r\n";
+    for (const bin of ["cli.js", "exec.js"]) {
+      const entry = result.files[bin];
+      assert.equal(entry.digest, sha512Hex(fixed), `${bin} names the fixed content`);
+      assert.equal(entry.size, fixed.length);
+      assert.equal(entry.mode, 0o755);
+      assert.equal(fs.readFileSync(c.get(T.layout).filePath(entry.digest, true), "utf8"), fixed);
+      if (placeAt) {
+        assert.equal(fs.readFileSync(`${placeAt}/${bin}`, "utf8"), fixed, `placed ${bin} is fixed`);
+      }
+    }
+    assert.equal(result.files["lib.js"].digest, sha512Hex(script));
+  }
+  cleanup();
+});

@@ -3,11 +3,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { isolatedHoisting, matchesPatterns, readPnpmHoisting } from "../../src/install/pnpm_hoisting.ts";
+import { isolatedLayout, matchesPatterns, readPnpmLayout } from "../../src/install/pnpm_layout.ts";
 import { checkUpToDate } from "../../src/install/state.ts";
 
 function project(files: Record<string, string>): { dir: string; env: Record<string, string> } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "silo-hoisting-"));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "silo-pnpm-layout-"));
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
   // A user config of our own, so the machine's ~/.npmrc cannot leak in.
   const user = path.join(dir, "user.npmrc");
@@ -27,12 +27,12 @@ test("matchesPatterns follows pnpm's matcher: whole-name globs, case-sensitive, 
   assert.ok(matchesPatterns(["a.b"], "a.b") && !matchesPatterns(["a.b"], "axb"), "dots are literal");
 });
 
-test("readPnpmHoisting: .npmrc arrays and flags, pnpm-workspace.yaml wins, defaults by pnpm version", () => {
+test("readPnpmLayout: .npmrc arrays and flags, pnpm-workspace.yaml wins, defaults by pnpm version", () => {
   const rc = project({
     ".npmrc": "public-hoist-pattern[]=*types*\npublic-hoist-pattern[]=!@types/react\nhoist=false\n",
     "package.json": "{}",
   });
-  const fromRc = readPnpmHoisting(rc.dir, rc.env);
+  const fromRc = readPnpmLayout(rc.dir, rc.env);
   assert.deepEqual(fromRc.publicHoistPattern, ["*types*", "!@types/react"]);
   assert.deepEqual(fromRc.hoistPattern, [], "hoist=false");
 
@@ -41,14 +41,14 @@ test("readPnpmHoisting: .npmrc arrays and flags, pnpm-workspace.yaml wins, defau
     "pnpm-workspace.yaml": "shamefullyHoist: false\nhoistPattern:\n  - '@babel/*'\n",
     "package.json": "{}",
   });
-  const yaml = readPnpmHoisting(both.dir, both.env);
+  const yaml = readPnpmLayout(both.dir, both.env);
   assert.deepEqual(yaml.publicHoistPattern, [], "the workspace file wins over .npmrc");
   assert.deepEqual(yaml.hoistPattern, ["@babel/*"]);
   assert.equal(yaml.sources.shamefullyHoist, path.join(both.dir, "pnpm-workspace.yaml"));
 
   const user = project({ "user.npmrc": "shamefully-hoist=true\n", "package.json": "{}" });
   assert.deepEqual(
-    readPnpmHoisting(user.dir, user.env).publicHoistPattern,
+    readPnpmLayout(user.dir, user.env).publicHoistPattern,
     ["*"],
     "the user's .npmrc counts",
   );
@@ -57,19 +57,27 @@ test("readPnpmHoisting: .npmrc arrays and flags, pnpm-workspace.yaml wins, defau
     ".npmrc": "shamefully-hoist=true\n",
     "package.json": JSON.stringify({ packageManager: "pnpm@11.2.0" }),
   });
-  assert.deepEqual(readPnpmHoisting(pnpm11.dir, pnpm11.env).publicHoistPattern, [], "pnpm 11 ignores .npmrc");
+  assert.deepEqual(readPnpmLayout(pnpm11.dir, pnpm11.env).publicHoistPattern, [], "pnpm 11 ignores .npmrc");
 
   const pnpm9 = project({ "package.json": JSON.stringify({ packageManager: "pnpm@9.15.9+sha512.abc" }) });
-  const old = readPnpmHoisting(pnpm9.dir, pnpm9.env);
+  const old = readPnpmLayout(pnpm9.dir, pnpm9.env);
   assert.deepEqual(old.publicHoistPattern, ["*eslint*", "*prettier*"], "pnpm 9's default public pattern");
   assert.equal(old.alwaysMakeHoistDir, false);
+  assert.equal(old.linksOwnBins, false);
+  assert.equal(old.checksManifestPlatform, false);
+  assert.equal(old.linksPeerBins, false);
+  assert.equal(old.hoistsWorkspacesOverRootDeps, false);
 
   const plain = project({ "package.json": "{}" });
-  assert.deepEqual(readPnpmHoisting(plain.dir, plain.env), {
+  assert.deepEqual(readPnpmLayout(plain.dir, plain.env), {
     nodeLinker: "isolated",
     hoistPattern: ["*"],
     publicHoistPattern: [],
     alwaysMakeHoistDir: true,
+    linksOwnBins: true,
+    linksPeerBins: true,
+    hoistsWorkspacesOverRootDeps: true,
+    checksManifestPlatform: true,
     sources: {},
   });
   for (const p of [rc, both, user, pnpm11, pnpm9, plain]) fs.rmSync(p.dir, { recursive: true, force: true });
@@ -78,7 +86,7 @@ test("readPnpmHoisting: .npmrc arrays and flags, pnpm-workspace.yaml wins, defau
 test("a project that asks pnpm for another node-linker gets an error naming the setting and its file", () => {
   const p = project({ "pnpm-workspace.yaml": "nodeLinker: hoisted\n", "package.json": "{}" });
   assert.throws(
-    () => isolatedHoisting(p.dir, p.env),
+    () => isolatedLayout(p.dir, p.env),
     (e: Error) =>
       e.message.includes(path.join(p.dir, "pnpm-workspace.yaml")) && e.message.includes('"hoisted"'),
   );

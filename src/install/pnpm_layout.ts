@@ -1,9 +1,10 @@
 /**
- * pnpm's settings that shape an isolated node_modules beyond the lockfile: which packages are hoisted
- * into node_modules/.pnpm/node_modules (`hoist-pattern`, `hoist`), which into the root node_modules
- * (`public-hoist-pattern`, `shamefully-hoist`), and whether the layout is isolated at all
- * (`node-linker`). pnpm reads them from `.npmrc` (user, then project) and, since pnpm 10, from
- * pnpm-workspace.yaml, which wins.
+ * What shapes a pnpm project's isolated node_modules beyond the lockfile. Settings: which packages are
+ * hoisted into node_modules/.pnpm/node_modules (`hoist-pattern`, `hoist`), which into the root
+ * node_modules (`public-hoist-pattern`, `shamefully-hoist`), and whether the layout is isolated at all
+ * (`node-linker`); pnpm reads them from `.npmrc` (user, then project) and, since pnpm 10, from
+ * pnpm-workspace.yaml, which wins. And the pnpm version's own habits, seen by comparing trees that pnpm 9,
+ * 10 and 12 built from one lockfile with `--frozen-lockfile`.
  *
  * @module
  */
@@ -14,26 +15,41 @@ import { parse } from "yaml";
 import { type Env, parseNpmrc } from "../fetch/npmrc.ts";
 import { pnpmSettingsFiles } from "./pnpm_settings_files.ts";
 
-/** The hoisting a pnpm project asks for. */
-export interface PnpmHoisting {
+/** The isolated layout a pnpm project gets. */
+export interface PnpmLayout {
   /** "isolated" (pnpm's default), "hoisted" (an npm-like tree) or "pnp" (no node_modules). */
   nodeLinker: string;
   /** Names linked into node_modules/.pnpm/node_modules; `[]` with hoist=false. Default `["*"]`. */
   hoistPattern: string[];
   /** Names linked into the root node_modules; `["*"]` with shamefully-hoist. Default `[]` (pnpm 10+). */
   publicHoistPattern: string[];
-  /** pnpm 11 and later make node_modules/.pnpm/node_modules even when nothing lands there. */
+  /** pnpm 11+ makes node_modules/.pnpm/node_modules even when nothing lands there. */
   alwaysMakeHoistDir: boolean;
+  /** pnpm 11+ links a package's own commands into its node_modules/.bin, next to its dependencies'. */
+  linksOwnBins: boolean;
+  /** pnpm 11+ links the commands of the required peers a direct dependency was resolved with (vitest -> vite). */
+  linksPeerBins: boolean;
+  /** pnpm 11+ hoists a workspace package under its name even when the root depends on that name. */
+  hoistsWorkspacesOverRootDeps: boolean;
+  /**
+   * pnpm 11+ also skips an optional package whose own package.json rules this machine out; pnpm 10 and
+   * older go by the lockfile alone, which omits libc (so they install musl builds on glibc).
+   */
+  checksManifestPlatform: boolean;
   /** Where a setting came from, for messages: setting name -> file. */
   sources: Record<string, string>;
 }
 
-/** pnpm's defaults (pnpm 10 and later; pnpm 9 also hoisted `*eslint*` and `*prettier*` publicly). */
-export const DEFAULT_HOISTING: PnpmHoisting = {
+/** pnpm's defaults, as the newest pnpm has them (pnpm 9 also hoisted `*eslint*` and `*prettier*` publicly). */
+export const DEFAULT_LAYOUT: PnpmLayout = {
   nodeLinker: "isolated",
   hoistPattern: ["*"],
   publicHoistPattern: [],
   alwaysMakeHoistDir: true,
+  linksOwnBins: true,
+  linksPeerBins: true,
+  hoistsWorkspacesOverRootDeps: true,
+  checksManifestPlatform: true,
   sources: {},
 };
 
@@ -41,19 +57,20 @@ export const DEFAULT_HOISTING: PnpmHoisting = {
 const PNPM9_PUBLIC_HOIST_PATTERN = ["*eslint*", "*prettier*"];
 
 /**
- * Read the hoisting settings of the pnpm project at `projectDir`. The project's `packageManager` field
- * says which pnpm's rules apply: pnpm 11 and later read them from pnpm-workspace.yaml only, and pnpm 9
- * and older hoisted eslint and prettier packages publicly by default; without the field, .npmrc counts
- * and the current default applies. Unreadable or malformed files count as absent: pnpm itself reports
+ * Read the layout of the pnpm project at `projectDir`. The project's `packageManager` field says which
+ * pnpm's rules apply: pnpm 11 and later read settings from pnpm-workspace.yaml only, pnpm 9 and older
+ * hoisted eslint and prettier packages publicly by default, and pnpm 10 and older lack the habits
+ * {@linkcode PnpmLayout} lists as pnpm 11+. Without the field, .npmrc counts and the
+ * newest pnpm's habits apply. Unreadable or malformed files count as absent: pnpm itself reports
  * those when it runs.
  *
  * @example
  * ```ts ignore
- * const hoisting = readPnpmHoisting("/app"); // shamefully-hoist=true in /app/.npmrc
- * hoisting.publicHoistPattern; // ["*"]
+ * const layout = readPnpmLayout("/app"); // shamefully-hoist=true in /app/.npmrc
+ * layout.publicHoistPattern; // ["*"]
  * ```
  */
-export function readPnpmHoisting(projectDir: string, env: Env = process.env): PnpmHoisting {
+export function readPnpmLayout(projectDir: string, env: Env = process.env): PnpmLayout {
   const settings: Record<string, unknown> = {};
   const sources: Record<string, string> = {};
   const set = (key: string, value: unknown, file: string) => {
@@ -97,19 +114,22 @@ export function readPnpmHoisting(projectDir: string, env: Env = process.env): Pn
       else if (values.has(key)) set(name, values.get(key), file);
     }
   }
-  const hoisting: PnpmHoisting = { ...DEFAULT_HOISTING, sources };
-  if (major !== undefined && major < 10) hoisting.publicHoistPattern = PNPM9_PUBLIC_HOIST_PATTERN;
-  if (major !== undefined && major < 11) hoisting.alwaysMakeHoistDir = false;
-  if (typeof settings.nodeLinker === "string") hoisting.nodeLinker = settings.nodeLinker;
-  if (settings.hoistPattern !== undefined) hoisting.hoistPattern = patternList(settings.hoistPattern);
-  if (settings.publicHoistPattern !== undefined) {
-    hoisting.publicHoistPattern = patternList(settings.publicHoistPattern);
+  const layout: PnpmLayout = { ...DEFAULT_LAYOUT, sources };
+  if (major !== undefined && major < 10) layout.publicHoistPattern = PNPM9_PUBLIC_HOIST_PATTERN;
+  if (major !== undefined && major < 11) {
+    layout.alwaysMakeHoistDir = layout.linksOwnBins = layout.linksPeerBins = false;
+    layout.hoistsWorkspacesOverRootDeps = layout.checksManifestPlatform = false;
   }
-  if (isFalse(settings.hoist)) hoisting.hoistPattern = [];
+  if (typeof settings.nodeLinker === "string") layout.nodeLinker = settings.nodeLinker;
+  if (settings.hoistPattern !== undefined) layout.hoistPattern = patternList(settings.hoistPattern);
+  if (settings.publicHoistPattern !== undefined) {
+    layout.publicHoistPattern = patternList(settings.publicHoistPattern);
+  }
+  if (isFalse(settings.hoist)) layout.hoistPattern = [];
   // shamefully-hoist decides the public pattern either way when it is set (as pnpm's config does).
-  if (isTrue(settings.shamefullyHoist)) hoisting.publicHoistPattern = ["*"];
-  else if (isFalse(settings.shamefullyHoist)) hoisting.publicHoistPattern = [];
-  return hoisting;
+  if (isTrue(settings.shamefullyHoist)) layout.publicHoistPattern = ["*"];
+  else if (isFalse(settings.shamefullyHoist)) layout.publicHoistPattern = [];
+  return layout;
 }
 
 /** The major version of pnpm that package.json's `packageManager` names, if it names pnpm. */
@@ -138,7 +158,7 @@ function patternList(value: unknown): string[] {
  *
  * @example
  * ```ts
- * import { matchesPatterns } from "./pnpm_hoisting.ts";
+ * import { matchesPatterns } from "./pnpm_layout.ts";
  * matchesPatterns(["*eslint*", "!eslint-config-x"], "eslint-plugin-react"); // true
  * ```
  */
@@ -163,22 +183,22 @@ function globMatch(pattern: string, name: string): boolean {
 }
 
 /**
- * The hoisting of the pnpm project at `projectDir`, for planning its isolated layout. A project that asks
+ * The layout of the pnpm project at `projectDir`, for planning its isolated tree. A project that asks
  * pnpm for another layout (`node-linker=hoisted` or `pnp`) gets an error naming the setting and its file:
  * silo builds pnpm's isolated layout only, and a different tree would break what the setting is there for.
  *
  * @example
  * ```ts ignore
- * planIsolated(graph, selection, { hoisting: isolatedHoisting(projectDir) });
+ * planIsolated(graph, selection, { layout: isolatedLayout(projectDir) });
  * ```
  */
-export function isolatedHoisting(projectDir: string, env: Env = process.env): PnpmHoisting {
-  const hoisting = readPnpmHoisting(projectDir, env);
-  if (hoisting.nodeLinker !== "isolated") {
+export function isolatedLayout(projectDir: string, env: Env = process.env): PnpmLayout {
+  const layout = readPnpmLayout(projectDir, env);
+  if (layout.nodeLinker !== "isolated") {
     throw new Error(
-      `${hoisting.sources.nodeLinker} sets node-linker to "${hoisting.nodeLinker}"; silo builds pnpm's isolated ` +
+      `${layout.sources.nodeLinker} sets node-linker to "${layout.nodeLinker}"; silo builds pnpm's isolated ` +
         "layout only. Install this project with pnpm, or remove the setting to get the isolated layout.",
     );
   }
-  return hoisting;
+  return layout;
 }
