@@ -17,6 +17,8 @@ export interface InstallOptions {
   projectDir: string;
   /** Omit devDependencies. */
   prod?: boolean;
+  /** Omit optional dependencies (and what only they need). */
+  omitOptional?: boolean;
   /** Never download: everything must be in the store. */
   offline?: boolean;
   /** Download lockfile entries that record no integrity (otherwise they are an error). */
@@ -120,6 +122,7 @@ export async function install(
   const projectDir = path.resolve(options.projectDir);
   const { lock, hash, upToDate } = await checkUpToDate(projectDir, {
     prod: !!options.prod,
+    omitOptional: !!options.omitOptional,
     method: options.importMethod ?? "auto",
   });
   const summary: InstallSummary = {

@@ -62,7 +62,11 @@ export async function restore(
   graph.allowedScripts = await readAllowedScripts(projectDir);
   summary.layout = graph.layout;
   const platform = currentPlatform();
-  const selection = selectPackages(graph, { prod: !!options.prod, platform });
+  const selection = selectPackages(graph, {
+    prod: !!options.prod,
+    omitOptional: options.omitOptional,
+    platform,
+  });
   for (const [id, why] of selection.skipped) {
     if (why.reason !== "unreachable" && why.reason !== "bundled") {
       summary.skipped.push({ id, reason: why.detail ?? why.reason });

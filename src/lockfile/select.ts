@@ -11,6 +11,8 @@ import { reach } from "./walk.ts";
 export interface SelectOptions {
   /** Omit what only importers' devDependencies need (`--prod`). */
   prod: boolean;
+  /** Omit what only optional dependencies need (npm's `--omit=optional`, pnpm's `--no-optional`). */
+  omitOptional?: boolean;
   /** The platform to install for. */
   platform: Platform;
 }
@@ -18,6 +20,7 @@ export interface SelectOptions {
 /**
  * Why a package is not installed:
  * - "dev": only devDependencies need it, and `prod` is set;
+ * - "optional": only optional dependencies need it, and `omitOptional` is set;
  * - "platform": optional here, and its os/cpu/libc do not fit;
  * - "depends-on-skipped": optional here, and needs (non-optionally) a package skipped for its platform
  *   (npm removes the whole optional set; pnpm keeps it, so this applies to package-lock graphs only);
@@ -27,6 +30,7 @@ export interface SelectOptions {
  */
 export type SkipReason =
   | "dev"
+  | "optional"
   | "platform"
   | "depends-on-skipped"
   | "only-via-skipped"
@@ -67,7 +71,8 @@ export function selectPackages(graph: Graph, options: SelectOptions): Selection 
   const skipped = new Map<string, Skipped>();
   const platformMismatch_ = new Map<string, string>();
 
-  const reached = reach(graph, { prod }).packages;
+  const walk = { prod, requiredOnly: !!options.omitOptional };
+  const reached = reach(graph, walk).packages;
   const required = reach(graph, { prod, requiredOnly: true }).packages;
 
   // Optional packages that do not fit are skipped; required ones are kept and reported.
@@ -105,8 +110,9 @@ export function selectPackages(graph: Graph, options: SelectOptions): Selection 
     }
   }
 
-  const final = bad.size > 0 ? reach(graph, { prod, skip: bad }) : reach(graph, { prod });
+  const final = reach(graph, bad.size > 0 ? { ...walk, skip: bad } : walk);
   const all = prod ? reach(graph, {}).packages : reached;
+  const withOptional = options.omitOptional ? reach(graph, { prod }).packages : reached;
   const install = new Set<string>();
   for (const node of graph.packages.values()) {
     const id = node.id;
@@ -115,6 +121,7 @@ export function selectPackages(graph: Graph, options: SelectOptions): Selection 
       if (node.bundled) skipped.set(id, { reason: "bundled" });
       else install.add(id);
     } else if (reached.has(id)) skipped.set(id, { reason: "only-via-skipped" });
+    else if (withOptional.has(id)) skipped.set(id, { reason: "optional" });
     else if (all.has(id)) skipped.set(id, { reason: "dev" });
     else skipped.set(id, { reason: "unreachable" });
   }

@@ -123,15 +123,37 @@ test("e2e: install examples/hello into a fresh store, then no-op, hot reinstall,
   }
 });
 
-test("e2e: --prod leaves devDependencies out", { timeout: E2E_TIMEOUT }, async () => {
+test("e2e: --prod, --omit dev and NODE_ENV=production leave devDependencies out; --include dev keeps them", {
+  timeout: E2E_TIMEOUT,
+}, async () => {
   const { project, flags, done } = await helloSetup();
+  const nm = path.join(project, "node_modules");
+  const prodOnly = HELLO_PACKAGES.filter((p) => p !== "is-number");
   try {
     const summary = await siloJson<InstallResult>(["install", "--prod", ...flags], { cwd: project });
     assert.equal(summary.packages, HELLO_PACKAGES.length - 1);
-    assert.deepEqual(
-      packageDirs(path.join(project, "node_modules")),
-      HELLO_PACKAGES.filter((p) => p !== "is-number"),
-    );
+    assert.deepEqual(packageDirs(nm), prodOnly);
+
+    const all = await siloJson<InstallResult>(["install", ...flags], { cwd: project });
+    assert.equal(all.packages, HELLO_PACKAGES.length, "without the flag the tree is rebuilt with dev deps");
+    const omit = await siloJson<InstallResult>(["install", "--omit", "dev", ...flags], { cwd: project });
+    assert.equal(omit.packages, HELLO_PACKAGES.length - 1);
+    assert.deepEqual(packageDirs(nm), prodOnly);
+
+    const env = { NODE_ENV: "production" };
+    const byEnv = await silo(["install", "--force", ...flags], { cwd: project, env });
+    assert.equal(byEnv.code, 0, byEnv.stderr);
+    assert.match(byEnv.stderr, /NODE_ENV=production: devDependencies are left out/);
+    assert.deepEqual(packageDirs(nm), prodOnly);
+    const included = await siloJson<InstallResult>(["install", "--include", "dev", ...flags], {
+      cwd: project,
+      env,
+    });
+    assert.equal(included.packages, HELLO_PACKAGES.length);
+
+    const bad = await silo(["install", "--omit", "peer", ...flags], { cwd: project });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--omit takes dev or optional, not "peer"/);
   } finally {
     await done();
   }

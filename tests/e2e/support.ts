@@ -62,6 +62,7 @@ export function silo(
   // Tests name their store with --store; an inherited SILO_STORE_DIR must not leak into them.
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1" };
   delete env.SILO_STORE_DIR;
+  delete env.NODE_ENV; // production would leave devDependencies out (tests set it where they mean it)
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, [...pre, ...args], {
       cwd: options.cwd,

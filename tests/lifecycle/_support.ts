@@ -41,7 +41,7 @@ export function spawnSilo(
   const [cmd, ...rest] = runtimeArgv(MAIN);
   const child = spawn(cmd, [...rest, ...args], {
     cwd: options.cwd ?? ROOT,
-    env: { ...process.env, NO_COLOR: "1", ...options.env },
+    env: { ...process.env, NODE_ENV: "", NO_COLOR: "1", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "", stderr = "";

@@ -170,3 +170,21 @@ test("npm workspaces are linked into node_modules even when nothing depends on t
     assert.ok(sel.install.has("node_modules/@ws/b"));
   }
 });
+
+test("omitOptional: what only optional dependencies need is left out, with reason optional", () => {
+  const all = selectPackages(mocha, { prod: false, platform: LINUX_X64 });
+  const sel = selectPackages(mocha, { prod: false, omitOptional: true, platform: LINUX_X64 });
+  assert.ok(all.install.has("node_modules/@rollup/rollup-linux-x64-gnu"));
+  assert.equal(sel.skipped.get("node_modules/@rollup/rollup-linux-x64-gnu")?.reason, "optional");
+  assert.ok(sel.install.size < all.install.size);
+  for (const id of sel.install) {
+    assert.ok(all.install.has(id), id);
+    assert.equal(mocha.packages.get(id)!.optional, false, `${id} is needed without optional edges`);
+  }
+  assert.equal(sel.install.size + sel.skipped.size, mocha.packages.size);
+  // pnpm graphs too: svelte's optional native builds go.
+  const sv = selectPackages(svelte, { prod: false, omitOptional: true, platform: LINUX_X64 });
+  const svAll = selectPackages(svelte, { prod: false, platform: LINUX_X64 });
+  const optionalOnly = [...svAll.install].filter((id) => !sv.install.has(id));
+  assert.ok(optionalOnly.length > 0 && optionalOnly.every((id) => svelte.packages.get(id)!.optional));
+});

@@ -16,7 +16,11 @@ Restore node_modules exactly as the lockfile says (package-lock.json v2/v3, pnpm
 with every file coming from the store.
 
 Flags:
-  --prod, --production        omit devDependencies
+  --prod, --production        omit devDependencies (the default when NODE_ENV=production, as in npm
+                              and pnpm; --include dev installs them)
+  --omit dev|optional         omit devDependencies or optional dependencies (repeatable, npm's flag)
+  --include dev|optional      install them even if NODE_ENV or --omit says otherwise
+  --no-optional               omit optional dependencies (pnpm's flag)
   --offline                   use the store only; fail on anything not in it
   --frozen-lockfile           accepted for compatibility: silo never changes the lockfile
   --allow-missing-integrity   download lockfile entries that record no integrity (unchecked)
@@ -40,6 +44,9 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
     options: {
       prod: { type: "boolean" },
       production: { type: "boolean" },
+      omit: { type: "string", multiple: true },
+      include: { type: "string", multiple: true },
+      "no-optional": { type: "boolean" },
       offline: { type: "boolean" },
       "allow-missing-integrity": { type: "boolean" },
       "frozen-lockfile": { type: "boolean" },
@@ -58,6 +65,7 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
   if (!METHODS.includes(method)) {
     throw new UsageError(`--import-method must be one of ${METHODS.join(", ")}, not "${method}"`);
   }
+  const { omit, byNodeEnv } = omitted(values, ctx.env);
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && !(concurrency >= 1)) {
     throw new UsageError(`--concurrency must be a positive number`);
@@ -80,9 +88,15 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
     out.write(`\r\x1b[2K${renderProgress(p, out.columns)}${p.phase === "done" ? "\r\x1b[2K" : ""}`);
   };
 
+  if (byNodeEnv) {
+    warn(
+      "NODE_ENV=production: devDependencies are left out, as npm and pnpm do (--include dev installs them)",
+    );
+  }
   const summary = await install(() => ctx.container(), {
     projectDir: path.resolve(ctx.cwd, values.dir ?? "."),
-    prod: values.prod || values.production,
+    prod: omit.has("dev"),
+    omitOptional: omit.has("optional"),
     offline: values.offline,
     allowMissingIntegrity: values["allow-missing-integrity"],
     importMethod: method as RequestedMethod,
@@ -103,4 +117,38 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
     for (const note of renderNotes(summary)) out.out(note);
   }
   return 0;
+}
+
+const OMITTABLE = ["dev", "optional"];
+
+/**
+ * What the flags and the environment leave out: npm's `--omit`/`--include`, pnpm's `--prod` and
+ * `--no-optional`, and NODE_ENV=production, which omits devDependencies in both unless `--include dev`.
+ */
+function omitted(
+  values: {
+    prod?: boolean;
+    production?: boolean;
+    omit?: string[];
+    include?: string[];
+    "no-optional"?: boolean;
+  },
+  env: Record<string, string | undefined>,
+): { omit: Set<string>; byNodeEnv: boolean } {
+  const list = (flag: "omit" | "include") => {
+    const names = (values[flag] ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+    for (const name of names) {
+      if (!OMITTABLE.includes(name)) {
+        throw new UsageError(`--${flag} takes ${OMITTABLE.join(" or ")}, not "${name}"`);
+      }
+    }
+    return names;
+  };
+  const omit = new Set(list("omit"));
+  if (values.prod || values.production) omit.add("dev");
+  const byNodeEnv = !omit.has("dev") && env.NODE_ENV === "production";
+  if (byNodeEnv) omit.add("dev");
+  if (values["no-optional"]) omit.add("optional");
+  for (const name of list("include")) omit.delete(name);
+  return { omit, byNodeEnv: byNodeEnv && omit.has("dev") };
 }
