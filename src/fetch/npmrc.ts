@@ -303,7 +303,6 @@ export function normalizeRegistry(url: string): string {
   return url.endsWith("/") ? url : `${url}/`;
 }
 
-/** Env lookup that also tries the upper-case name (npm accepts both spellings). */
 /**
  * The user's `.npmrc`: `$npm_config_userconfig`, else `~/.npmrc`.
  *
@@ -316,6 +315,7 @@ export function userNpmrcPath(env: Env = process.env): string {
   return getEnv(env, "npm_config_userconfig") ?? join(homedir(), ".npmrc");
 }
 
+/** Env lookup that also tries the upper-case name (npm accepts both spellings). */
 function getEnv(env: Env, name: string): string | undefined {
   return env[name] ?? env[name.toUpperCase()] ?? undefined;
 }

@@ -4,7 +4,8 @@
  * node_modules (`public-hoist-pattern`, `shamefully-hoist`), and whether the layout is isolated at all
  * (`node-linker`); pnpm reads them from `.npmrc` (user, then project) and, since pnpm 10, from
  * pnpm-workspace.yaml, which wins. And the pnpm version's own habits, seen by comparing trees that pnpm 9,
- * 10 and 12 built from one lockfile with `--frozen-lockfile`.
+ * 10 and 12 built from one lockfile with `--frozen-lockfile`. "pnpm 11+" below means what pnpm 12 does
+ * and pnpm 10 does not: pnpm 11 itself was not run (it needs Node.js 22 to start).
  *
  * @module
  */
@@ -176,10 +177,16 @@ export function matchesPatterns(patterns: string[], name: string): boolean {
   return matched;
 }
 
+const compiled = new Map<string, RegExp>(); // the planner asks once per dependency edge
+
 function globMatch(pattern: string, name: string): boolean {
   if (pattern === "*") return true;
-  const source = pattern.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*");
-  return new RegExp(`^${source}$`).test(name);
+  let re = compiled.get(pattern);
+  if (!re) {
+    const source = pattern.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*");
+    compiled.set(pattern, re = new RegExp(`^${source}$`));
+  }
+  return re.test(name);
 }
 
 /**
