@@ -86,9 +86,15 @@ export async function checkUpToDate(
   try {
     manifest = fs.readFileSync(path.join(projectDir, "package.json"), "utf8");
   } catch { /* a lockfile without package.json installs as it is */ }
-  // A pnpm project's layout also follows its hoisting settings (.npmrc, pnpm-workspace.yaml).
+  // A pnpm project's layout also follows its hoisting settings: pnpm-workspace.yaml, and the lines of the
+  // .npmrc files that can name them (a rotated token there is no reason to reinstall).
   const settings = lock.name === "pnpm-lock.yaml"
-    ? pnpmSettingsFiles(projectDir).map(readOrEmpty).join("\0")
+    ? pnpmSettingsFiles(projectDir).map((file) => {
+      const text = readOrEmpty(file);
+      return file.endsWith(".yaml")
+        ? text
+        : text.split("\n").filter((l) => /hoist|node-linker/.test(l)).join("\n");
+    }).join("\0")
     : "";
   const hash = await inputHash(`${lock.text}\0${manifest}\0${settings}`, options);
   return { lock, hash, upToDate: isUpToDate(projectDir, hash) };

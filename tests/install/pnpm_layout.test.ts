@@ -103,5 +103,10 @@ test("the up-to-date check sees a change to pnpm-workspace.yaml in a pnpm projec
   fs.writeFileSync(path.join(p.dir, "pnpm-workspace.yaml"), "shamefullyHoist: true\n");
   const after = await checkUpToDate(p.dir, {});
   assert.notEqual(before.hash, after.hash);
+  // In .npmrc only the hoisting lines count: a token there changes nothing.
+  fs.writeFileSync(path.join(p.dir, ".npmrc"), "//registry.example/:_authToken=abc\n");
+  assert.equal((await checkUpToDate(p.dir, {})).hash, after.hash);
+  fs.writeFileSync(path.join(p.dir, ".npmrc"), "//registry.example/:_authToken=abc\nshamefully-hoist=true\n");
+  assert.notEqual((await checkUpToDate(p.dir, {})).hash, after.hash);
   fs.rmSync(p.dir, { recursive: true, force: true });
 });
