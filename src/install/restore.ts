@@ -58,6 +58,12 @@ export async function restore(
   const { projectDir, lock, hash, started, summary } = inputs;
   const warn = options.warn ?? (() => {});
   const graph = parseLockfile(lock);
+  // Workers start loading now, while the lockfile is checked and planned and the store looked up (see
+  // worker_pool.ts); every package of the lockfile is a fair guess at how many will be placed.
+  const workers = options.importer
+    ? 0
+    : options.workers ?? (graph.packages.size >= POOL_MIN_PACKAGES ? workerCount() : 0);
+  using pool = workers > 0 ? WorkerPool.start(workers) : undefined;
   assertLockfileInSync(projectDir, graph, lock.file);
   graph.allowedScripts = await readAllowedScripts(projectDir);
   summary.layout = graph.layout;
@@ -84,11 +90,6 @@ export async function restore(
     : planHoisted(graph, selection);
   const checksManifestPlatform = pnpmLayout?.checksManifestPlatform ?? true;
 
-  // Workers start loading now, while the store is looked up (see worker_pool.ts).
-  const workers = options.importer
-    ? 0
-    : options.workers ?? (plan.placements.length >= POOL_MIN_PACKAGES ? workerCount() : 0);
-  using pool = workers > 0 ? WorkerPool.start(workers) : undefined;
   const store = c.get(T.store);
   const layout = c.get(T.layout);
   const client = options.client ?? new RegistryClient({
