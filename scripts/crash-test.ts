@@ -154,7 +154,18 @@ export async function crashTest(options: CrashTestOptions): Promise<CrashReport>
       return {
         store,
         dir,
-        install: ["install", "--store", store, "--dir", dir, "--registry", server.url, "--json"],
+        // The peers run with --ignore-scripts too; the svelte fixture's own `prepare` needs files it lacks.
+        install: [
+          "install",
+          "--ignore-scripts",
+          "--store",
+          store,
+          "--dir",
+          dir,
+          "--registry",
+          server.url,
+          "--json",
+        ],
       };
     };
 

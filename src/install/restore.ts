@@ -35,7 +35,7 @@ import {
 } from "./plan.ts";
 import { isolatedLayout } from "./pnpm_layout.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
-import { hasLifecycle, runScripts, type ScriptJob } from "./scripts.ts";
+import { hasLifecycle, projectScriptJobs, runScripts, type ScriptJob } from "./scripts.ts";
 import { clearState, type InstallState, writeState } from "./state.ts";
 import type { InstallOptions, InstallProgress, InstallSummary } from "./install.ts";
 import type { LocatedLockfile } from "../lockfile/locate.ts";
@@ -380,10 +380,19 @@ export async function restore(
   await makeSymlinks([...binLinks].map(([at, target]) => [target, at, "file"]));
   summary.bins = binLinks.size;
 
-  if (scriptJobs.length) {
+  // The project's own scripts run after its dependencies', and before the state is written: a failed one
+  // makes the next install run them again.
+  const projectJobs = options.ignoreScripts ? [] : projectScriptJobs(
+    projectDir,
+    [...selection.importers].filter((p) =>
+      p !== "." && !graph.importers.find((i) => i.path === p)?.linkedOnly
+    )
+      .concat(selection.importers.has(".") ? ["."] : []),
+  );
+  if (scriptJobs.length || projectJobs.length) {
     progress.phase = "scripts";
     report();
-    summary.scriptsRun = await runScripts(scriptJobs);
+    summary.scriptsRun = await runScripts(scriptJobs) + await runScripts(projectJobs);
   }
 
   store.index.touch(new Set([...records.values()].map((r) => r.key)), Date.now());

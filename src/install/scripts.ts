@@ -1,16 +1,22 @@
 /**
- * Lifecycle scripts of dependencies. None run unless allowed (--allow-scripts, or the
+ * Lifecycle scripts. Those of dependencies do not run unless allowed (--allow-scripts, or the
  * project's trustedDependencies / onlyBuiltDependencies / allowBuilds); allowed ones
- * run preinstall, install, postinstall in dependency order (dependencies first).
+ * run preinstall, install, postinstall in dependency order (dependencies first). The project's
+ * own (the root's and its workspace projects') run afterwards, as npm, pnpm and bun run them,
+ * unless --ignore-scripts.
  *
  * @module
  */
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
 
 /** The install-time scripts npm runs for a dependency, in order. */
 export const LIFECYCLE = ["preinstall", "install", "postinstall"] as const;
+
+/** The scripts npm, pnpm and bun run for the project itself after installing, in order. */
+export const PROJECT_LIFECYCLE = [...LIFECYCLE, "preprepare", "prepare", "postprepare"] as const;
 
 /** One package whose scripts may run. */
 export interface ScriptJob {
@@ -19,11 +25,55 @@ export interface ScriptJob {
   version: string;
   /** Absolute package folder. */
   dir: string;
-  scripts: Partial<Record<(typeof LIFECYCLE)[number], string>>;
+  scripts: Partial<Record<(typeof PROJECT_LIFECYCLE)[number], string>>;
+  /** Which scripts run, in order; {@linkcode LIFECYCLE} when absent. */
+  events?: readonly (typeof PROJECT_LIFECYCLE)[number][];
   /** Ids of its dependencies (for ordering). */
   deps: string[];
   /** .bin folders to put on PATH, nearest first. */
   binDirs: string[];
+  /** What the error says to do when a script fails. */
+  hint?: string;
+}
+
+/**
+ * Jobs for the lifecycle scripts of the project's own folders (`importers`: paths relative to
+ * `projectDir`, workspace projects before the root, as listed), read from their package.json files.
+ *
+ * @example
+ * ```ts ignore
+ * await runScripts(projectScriptJobs("/app", ["packages/ui", "."]));
+ * ```
+ */
+export function projectScriptJobs(projectDir: string, importers: string[]): ScriptJob[] {
+  const jobs: ScriptJob[] = [];
+  for (const importer of importers) {
+    const dir = path.join(projectDir, importer);
+    let manifest: { name?: unknown; version?: unknown; scripts?: Record<string, unknown> };
+    try {
+      manifest = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+    } catch {
+      continue; // no package.json (a lockfile-only root): nothing to run
+    }
+    const scripts: ScriptJob["scripts"] = {};
+    for (const event of PROJECT_LIFECYCLE) {
+      const script = manifest.scripts?.[event];
+      if (typeof script === "string" && script.trim()) scripts[event] = script;
+    }
+    if (Object.keys(scripts).length === 0) continue;
+    jobs.push({
+      id: `project:${importer}`,
+      name: typeof manifest.name === "string" ? manifest.name : importer,
+      version: typeof manifest.version === "string" ? manifest.version : "",
+      dir,
+      scripts,
+      events: PROJECT_LIFECYCLE,
+      deps: [],
+      binDirs: [path.join(dir, "node_modules", ".bin"), path.join(projectDir, "node_modules", ".bin")],
+      hint: "Fix the cause above, or install with --ignore-scripts to skip the project's own scripts.",
+    });
+  }
+  return jobs;
 }
 
 /** Whether `scripts` has anything npm would run at install time. */
@@ -54,10 +104,11 @@ export function dependencyOrder(jobs: ScriptJob[]): ScriptJob[] {
 export class ScriptError extends Error {
   constructor(job: ScriptJob, event: string, code: number | null, output: string) {
     super(
-      `${job.name}@${job.version}: ${event} script failed with exit code ${code}: ${
+      `${job.name}${job.version ? `@${job.version}` : ""}: ${event} script failed with exit code ${code}: ${
         job.scripts[event as "install"]
       }\n${output.trim()}\n` +
-        `Fix the cause above, or install without running this package's scripts (drop it from --allow-scripts).`,
+        (job.hint ??
+          `Fix the cause above, or install without running this package's scripts (drop it from --allow-scripts).`),
     );
     this.name = "ScriptError";
   }
@@ -70,7 +121,7 @@ export async function runScripts(
 ): Promise<number> {
   let ran = 0;
   for (const job of dependencyOrder(jobs)) {
-    for (const event of LIFECYCLE) {
+    for (const event of job.events ?? LIFECYCLE) {
       const script = job.scripts[event];
       if (!script) continue;
       onStart?.(job, event);

@@ -233,3 +233,51 @@ test("a reinstall moves the old node_modules aside, and clears ones a killed ins
     await p.close();
   }
 });
+
+test("the project's own lifecycle scripts run after its dependencies' (unless --ignore-scripts); a failure says how to skip them", async () => {
+  const p = await makeProject(SCRIPTED);
+  const manifestFile = path.join(p.projectDir, "package.json");
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+  const log = path.join(p.projectDir, "order.log");
+  const withScripts = (scripts: Record<string, string>) =>
+    fs.writeFileSync(manifestFile, JSON.stringify({ ...manifest, scripts }));
+  try {
+    // Each sees node_modules complete: the dependency's built file, and .bin on PATH.
+    withScripts({
+      prepare: "echo prepare >> order.log",
+      postinstall: "test -f node_modules/zdep/built.txt && echo postinstall >> order.log",
+      preinstall: "echo preinstall:$npm_lifecycle_event >> order.log",
+      test: "echo never >> order.log",
+    });
+    const summary = await install(p.c, {
+      projectDir: p.projectDir,
+      client: p.client,
+      allowScripts: ["zdep"],
+    });
+    assert.equal(
+      fs.readFileSync(log, "utf8"),
+      "zdep\npreinstall:preinstall\npostinstall\nprepare\n",
+      "dependencies' scripts first, then the project's, in npm's order",
+    );
+    assert.equal(summary.scriptsRun, 2 + 3);
+
+    fs.rmSync(log);
+    await install(p.c, { projectDir: p.projectDir, client: p.client, ignoreScripts: true, force: true });
+    assert.equal(fs.existsSync(log), false, "--ignore-scripts runs none of them");
+
+    withScripts({ postinstall: "echo broken >&2; exit 3" });
+    await assert.rejects(
+      install(p.c, { projectDir: p.projectDir, client: p.client }),
+      (e: Error) =>
+        /app@1\.0\.0: postinstall script failed with exit code 3/.test(e.message) &&
+        /broken/.test(e.message) &&
+        /--ignore-scripts/.test(e.message),
+    );
+    withScripts({ postinstall: "echo again >> order.log" });
+    const again = await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.equal(again.upToDate, false, "a failed script leaves the install to be done again");
+    assert.equal(fs.readFileSync(log, "utf8"), "again\n");
+  } finally {
+    await p.close();
+  }
+});

@@ -26,7 +26,17 @@ test("4 processes install mocha and svelte (2 copies each) into one fresh store 
     copyFixture("svelte", path.join(root, "svelte-2")),
   ];
   const runs = projects.map((dir) =>
-    spawnSilo(["install", "--store", store, "--dir", dir, "--registry", server.url, "--json"]).done
+    spawnSilo([
+      "install",
+      "--ignore-scripts",
+      "--store",
+      store,
+      "--dir",
+      dir,
+      "--registry",
+      server.url,
+      "--json",
+    ]).done
   );
   const results = await Promise.all(runs);
   for (const [i, r] of results.entries()) assert.equal(r.code, 0, `${projects[i]}: ${r.stderr}`);
@@ -54,6 +64,7 @@ test("4 processes install mocha and svelte (2 copies each) into one fresh store 
     "--store",
     store,
     "install",
+    "--ignore-scripts",
     "--dir",
     projects[0],
     "--registry",

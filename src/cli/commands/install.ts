@@ -26,7 +26,8 @@ Flags:
   --allow-missing-integrity   download lockfile entries that record no integrity (unchecked)
   --import-method METHOD      auto (default: reflink, then hardlink, then copy), clone, hardlink, copy
   --allow-scripts a,b         run lifecycle scripts of these dependencies (none run by default)
-  --ignore-scripts            run no lifecycle scripts, not even allowed ones
+  --ignore-scripts            run no lifecycle scripts: not the allowed dependencies', not the
+                              project's own (preinstall ... prepare of the root and workspace projects)
   --registry URL              registry to download from (overrides .npmrc)
   --concurrency N             parallel downloads (default 16)
   --force                     reinstall even when node_modules is up to date
