@@ -10,10 +10,10 @@
  * @module
  */
 import fs from "node:fs";
-import path from "node:path";
 import process from "node:process";
 import { parse } from "yaml";
 import { type Env, parseNpmrc } from "../fetch/npmrc.ts";
+import { pinnedManager } from "./package_manager.ts";
 import { pnpmSettingsFiles } from "./pnpm_settings_files.ts";
 
 /** The isolated layout a pnpm project gets. */
@@ -78,7 +78,8 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
     settings[key] = value;
     sources[key] = file;
   };
-  const major = pnpmMajor(projectDir);
+  const pinned = pinnedManager(projectDir);
+  const major = pinned?.name === "pnpm" ? pinned.major : undefined;
   const files = pnpmSettingsFiles(projectDir, env);
   for (const file of major !== undefined && major >= 11 ? files.filter((f) => f.endsWith(".yaml")) : files) {
     let text: string;
@@ -131,17 +132,6 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
   if (isTrue(settings.shamefullyHoist)) layout.publicHoistPattern = ["*"];
   else if (isFalse(settings.shamefullyHoist)) layout.publicHoistPattern = [];
   return layout;
-}
-
-/** The major version of pnpm that package.json's `packageManager` names, if it names pnpm. */
-function pnpmMajor(projectDir: string): number | undefined {
-  try {
-    const field = JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8")).packageManager;
-    const match = typeof field === "string" ? /^pnpm@(\d+)\./.exec(field) : null;
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const isTrue = (v: unknown) => v === true || v === "true";

@@ -33,9 +33,10 @@ import {
   planIsolated,
   readImporterNames,
 } from "./plan.ts";
+import { pinnedManager } from "./package_manager.ts";
 import { isolatedLayout } from "./pnpm_layout.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
-import { hasLifecycle, projectScriptJobs, runScripts, type ScriptJob } from "./scripts.ts";
+import { hasLifecycle, projectScriptJobs, runScripts, type ScriptJob, scriptUserAgent } from "./scripts.ts";
 import { clearState, type InstallState, writeState } from "./state.ts";
 import type { InstallOptions, InstallProgress, InstallSummary } from "./install.ts";
 import type { LocatedLockfile } from "../lockfile/locate.ts";
@@ -392,7 +393,8 @@ export async function restore(
   if (scriptJobs.length || projectJobs.length) {
     progress.phase = "scripts";
     report();
-    summary.scriptsRun = await runScripts(scriptJobs) + await runScripts(projectJobs);
+    const env = { npm_config_user_agent: scriptUserAgent(lock.name, pinnedManager(projectDir)) };
+    summary.scriptsRun = await runScripts(scriptJobs, { env }) + await runScripts(projectJobs, { env });
   }
 
   store.index.touch(new Set([...records.values()].map((r) => r.key)), Date.now());

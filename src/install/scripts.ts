@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
+import type { PinnedManager } from "./package_manager.ts";
 
 /** The install-time scripts npm runs for a dependency, in order. */
 export const LIFECYCLE = ["preinstall", "install", "postinstall"] as const;
@@ -114,28 +115,58 @@ export class ScriptError extends Error {
   }
 }
 
-/** Run the jobs' scripts one after another, in dependency order. */
-export async function runScripts(
-  jobs: ScriptJob[],
-  onStart?: (job: ScriptJob, event: string) => void,
-): Promise<number> {
+/** How {@linkcode runScripts} runs them. */
+export interface RunScriptsOptions {
+  /** Told before each script starts. */
+  onStart?: (job: ScriptJob, event: string) => void;
+  /** Added to every script's environment (see {@linkcode scriptUserAgent}). */
+  env?: Record<string, string>;
+}
+
+/** Run the jobs' scripts one after another, in dependency order; returns how many ran. */
+export async function runScripts(jobs: ScriptJob[], options: RunScriptsOptions = {}): Promise<number> {
   let ran = 0;
   for (const job of dependencyOrder(jobs)) {
     for (const event of job.events ?? LIFECYCLE) {
       const script = job.scripts[event];
       if (!script) continue;
-      onStart?.(job, event);
-      await runOne(job, event, script);
+      options.onStart?.(job, event);
+      await runOne(job, event, script, options.env);
       ran++;
     }
   }
   return ran;
 }
 
-function runOne(job: ScriptJob, event: string, script: string): Promise<void> {
+/**
+ * The `npm_config_user_agent` scripts see: the package manager whose lockfile silo installed from (with the
+ * version the project pins, if it pins that manager), as npm and pnpm set it, and silo. Scripts ask it
+ * which package manager runs them (`npx only-allow pnpm` in a pnpm project's `preinstall`); silo installs
+ * exactly what that manager's lockfile says, so it answers with that manager.
+ *
+ * @example
+ * ```ts
+ * import { scriptUserAgent } from "./scripts.ts";
+ * scriptUserAgent("pnpm-lock.yaml", { name: "pnpm", version: "10.33.4", major: 10 });
+ * // "pnpm/10.33.4 node/v22.0.0 linux x64 silo"
+ * ```
+ */
+export function scriptUserAgent(lockfile: string, pinned?: PinnedManager): string {
+  const manager = lockfile === "pnpm-lock.yaml" ? "pnpm" : "npm";
+  const version = pinned?.name === manager ? pinned.version : "0.0.0";
+  return `${manager}/${version} node/${process.version} ${process.platform} ${process.arch} silo`;
+}
+
+function runOne(
+  job: ScriptJob,
+  event: string,
+  script: string,
+  extra: Record<string, string> = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const env = {
       ...process.env,
+      ...extra,
       PATH: [...job.binDirs, process.env.PATH ?? ""].join(path.delimiter),
       npm_lifecycle_event: event,
       npm_package_name: job.name,

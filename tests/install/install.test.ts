@@ -246,7 +246,7 @@ test("the project's own lifecycle scripts run after its dependencies' (unless --
     withScripts({
       prepare: "echo prepare >> order.log",
       postinstall: "test -f node_modules/zdep/built.txt && echo postinstall >> order.log",
-      preinstall: "echo preinstall:$npm_lifecycle_event >> order.log",
+      preinstall: "echo preinstall:$npm_lifecycle_event:${npm_config_user_agent%% *} >> order.log",
       test: "echo never >> order.log",
     });
     const summary = await install(p.c, {
@@ -256,7 +256,7 @@ test("the project's own lifecycle scripts run after its dependencies' (unless --
     });
     assert.equal(
       fs.readFileSync(log, "utf8"),
-      "zdep\npreinstall:preinstall\npostinstall\nprepare\n",
+      "zdep\npreinstall:preinstall:npm/0.0.0\npostinstall\nprepare\n",
       "dependencies' scripts first, then the project's, in npm's order",
     );
     assert.equal(summary.scriptsRun, 2 + 3);

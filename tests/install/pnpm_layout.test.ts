@@ -5,6 +5,8 @@ import path from "node:path";
 import { test } from "node:test";
 import { isolatedLayout, matchesPatterns, readPnpmLayout } from "../../src/install/pnpm_layout.ts";
 import { checkUpToDate } from "../../src/install/state.ts";
+import { pinnedManager } from "../../src/install/package_manager.ts";
+import { scriptUserAgent } from "../../src/install/scripts.ts";
 
 function project(files: Record<string, string>): { dir: string; env: Record<string, string> } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "silo-pnpm-layout-"));
@@ -108,5 +110,19 @@ test("the up-to-date check sees a change to pnpm-workspace.yaml in a pnpm projec
   assert.equal((await checkUpToDate(p.dir, {})).hash, after.hash);
   fs.writeFileSync(path.join(p.dir, ".npmrc"), "//registry.example/:_authToken=abc\nshamefully-hoist=true\n");
   assert.notEqual((await checkUpToDate(p.dir, {})).hash, after.hash);
+  fs.rmSync(p.dir, { recursive: true, force: true });
+});
+
+test("scripts are told the package manager whose lockfile silo installs from, with the pinned version", () => {
+  const p = project({ "package.json": JSON.stringify({ packageManager: "pnpm@10.33.4+sha512.abc" }) });
+  const pinned = pinnedManager(p.dir);
+  assert.deepEqual(pinned, { name: "pnpm", version: "10.33.4", major: 10 });
+  assert.match(scriptUserAgent("pnpm-lock.yaml", pinned), /^pnpm\/10\.33\.4 node\/v\S+ \S+ \S+ silo$/);
+  assert.match(
+    scriptUserAgent("package-lock.json", pinned),
+    /^npm\/0\.0\.0 /,
+    "a pnpm pin says nothing of npm",
+  );
+  assert.equal(pinnedManager(project({ "package.json": "{}" }).dir), undefined);
   fs.rmSync(p.dir, { recursive: true, force: true });
 });
