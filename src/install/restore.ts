@@ -36,7 +36,14 @@ import {
 import { pinnedManager } from "./package_manager.ts";
 import { isolatedLayout } from "./pnpm_layout.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
-import { hasLifecycle, projectScriptJobs, runScripts, type ScriptJob, scriptUserAgent } from "./scripts.ts";
+import {
+  hasLifecycle,
+  PROJECT_LIFECYCLE,
+  projectScriptJobs,
+  runScripts,
+  type ScriptJob,
+  scriptUserAgent,
+} from "./scripts.ts";
 import { clearState, type InstallState, writeState } from "./state.ts";
 import type { InstallOptions, InstallProgress, InstallSummary } from "./install.ts";
 import type { LocatedLockfile } from "../lockfile/locate.ts";
@@ -125,6 +132,21 @@ export async function restore(
     progress.active = fetcher.stats.active;
     options.onProgress?.(progress);
   };
+
+  // The project's own scripts: `preinstall` before anything changes (it may refuse the install, as
+  // `npx only-allow pnpm` does), the rest after the dependencies' scripts and before the state is written
+  // (a failed one makes the next install run them again).
+  const projectJobs = options.ignoreScripts ? [] : projectScriptJobs(
+    projectDir,
+    [...selection.importers].filter((p) =>
+      p !== "." && !graph.importers.find((i) => i.path === p)?.linkedOnly
+    )
+      .concat(selection.importers.has(".") ? ["."] : []),
+  );
+  const scriptEnv = { npm_config_user_agent: scriptUserAgent(lock.name, pinnedManager(projectDir)) };
+  const projectStage = (events: readonly (typeof PROJECT_LIFECYCLE)[number][]) =>
+    runScripts(projectJobs.map((job) => ({ ...job, events })), { env: scriptEnv });
+  summary.scriptsRun += await projectStage(["preinstall"]);
 
   // Out-of-date node_modules go aside at once; they are deleted once the new ones are built, because
   // freeing thousands of inodes while creating thousands more slows every mkdir (ext4 with discard).
@@ -381,20 +403,11 @@ export async function restore(
   await makeSymlinks([...binLinks].map(([at, target]) => [target, at, "file"]));
   summary.bins = binLinks.size;
 
-  // The project's own scripts run after its dependencies', and before the state is written: a failed one
-  // makes the next install run them again.
-  const projectJobs = options.ignoreScripts ? [] : projectScriptJobs(
-    projectDir,
-    [...selection.importers].filter((p) =>
-      p !== "." && !graph.importers.find((i) => i.path === p)?.linkedOnly
-    )
-      .concat(selection.importers.has(".") ? ["."] : []),
-  );
   if (scriptJobs.length || projectJobs.length) {
     progress.phase = "scripts";
     report();
-    const env = { npm_config_user_agent: scriptUserAgent(lock.name, pinnedManager(projectDir)) };
-    summary.scriptsRun = await runScripts(scriptJobs, { env }) + await runScripts(projectJobs, { env });
+    summary.scriptsRun += await runScripts(scriptJobs, { env: scriptEnv });
+    summary.scriptsRun += await projectStage(PROJECT_LIFECYCLE.filter((e) => e !== "preinstall"));
   }
 
   store.index.touch(new Set([...records.values()].map((r) => r.key)), Date.now());

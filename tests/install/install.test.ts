@@ -256,8 +256,8 @@ test("the project's own lifecycle scripts run after its dependencies' (unless --
     });
     assert.equal(
       fs.readFileSync(log, "utf8"),
-      "zdep\npreinstall:preinstall:npm/0.0.0\npostinstall\nprepare\n",
-      "dependencies' scripts first, then the project's, in npm's order",
+      "preinstall:preinstall:npm/0.0.0\nzdep\npostinstall\nprepare\n",
+      "the project's preinstall first, then the dependencies' scripts, then the project's others",
     );
     assert.equal(summary.scriptsRun, 2 + 3);
 
@@ -265,6 +265,7 @@ test("the project's own lifecycle scripts run after its dependencies' (unless --
     await install(p.c, { projectDir: p.projectDir, client: p.client, ignoreScripts: true, force: true });
     assert.equal(fs.existsSync(log), false, "--ignore-scripts runs none of them");
 
+    fs.writeFileSync(log, "");
     withScripts({ postinstall: "echo broken >&2; exit 3" });
     await assert.rejects(
       install(p.c, { projectDir: p.projectDir, client: p.client }),
@@ -273,6 +274,16 @@ test("the project's own lifecycle scripts run after its dependencies' (unless --
         /broken/.test(e.message) &&
         /--ignore-scripts/.test(e.message),
     );
+    // A preinstall that refuses (as `only-allow` does) stops the install before node_modules changes.
+    const before = fs.readdirSync(path.join(p.projectDir, "node_modules")).sort();
+    withScripts({ preinstall: "exit 1", postinstall: "echo never >> order.log" });
+    await assert.rejects(
+      install(p.c, { projectDir: p.projectDir, client: p.client }),
+      /preinstall script failed/,
+    );
+    assert.deepEqual(fs.readdirSync(path.join(p.projectDir, "node_modules")).sort(), before);
+    assert.equal(fs.readFileSync(log, "utf8"), "", "nothing after the refusal ran");
+
     withScripts({ postinstall: "echo again >> order.log" });
     const again = await install(p.c, { projectDir: p.projectDir, client: p.client });
     assert.equal(again.upToDate, false, "a failed script leaves the install to be done again");
