@@ -37,6 +37,8 @@ export interface InstallOptions {
   force?: boolean;
   /** Progress callback, called often; render from the state it is given. */
   onProgress?: (progress: InstallProgress) => void;
+  /** Told as each lifecycle script starts (the CLI prints `> name@version event: command`). */
+  onScript?: (script: { name: string; version: string; event: string; command: string }) => void;
   /** Warnings (printed once each by the CLI). */
   warn?: (message: string) => void;
   /** Injected registry client (tests: a counting loopback registry). */

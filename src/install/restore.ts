@@ -143,9 +143,19 @@ export async function restore(
     )
       .concat(selection.importers.has(".") ? ["."] : []),
   );
-  const scriptEnv = { npm_config_user_agent: scriptUserAgent(lock.name, pinnedManager(projectDir)) };
+  const scriptOptions = {
+    env: { npm_config_user_agent: scriptUserAgent(lock.name, pinnedManager(projectDir)) },
+    onStart: options.onScript &&
+      ((job: ScriptJob, event: string) =>
+        options.onScript!({
+          name: job.name,
+          version: job.version,
+          event,
+          command: job.scripts[event as "install"] ?? "",
+        })),
+  };
   const projectStage = (events: readonly (typeof PROJECT_LIFECYCLE)[number][]) =>
-    runScripts(projectJobs.map((job) => ({ ...job, events })), { env: scriptEnv });
+    runScripts(projectJobs.map((job) => ({ ...job, events })), scriptOptions);
   summary.scriptsRun += await projectStage(["preinstall"]);
 
   // Out-of-date node_modules go aside at once; they are deleted once the new ones are built, because
@@ -406,7 +416,7 @@ export async function restore(
   if (scriptJobs.length || projectJobs.length) {
     progress.phase = "scripts";
     report();
-    summary.scriptsRun += await runScripts(scriptJobs, { env: scriptEnv });
+    summary.scriptsRun += await runScripts(scriptJobs, scriptOptions);
     summary.scriptsRun += await projectStage(PROJECT_LIFECYCLE.filter((e) => e !== "preinstall"));
   }
 

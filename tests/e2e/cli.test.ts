@@ -140,10 +140,19 @@ test("e2e: --prod, --omit dev and NODE_ENV=production leave devDependencies out;
     assert.equal(omit.packages, HELLO_PACKAGES.length - 1);
     assert.deepEqual(packageDirs(nm), prodOnly);
 
+    // The project's own scripts run, and the CLI names each on stderr, as npm does.
+    const manifestFile = path.join(project, "package.json");
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+    fs.writeFileSync(
+      manifestFile,
+      JSON.stringify({ ...manifest, scripts: { postinstall: "echo done > ran.txt" } }),
+    );
     const env = { NODE_ENV: "production" };
     const byEnv = await silo(["install", "--force", ...flags], { cwd: project, env });
     assert.equal(byEnv.code, 0, byEnv.stderr);
     assert.match(byEnv.stderr, /NODE_ENV=production: devDependencies are left out/);
+    assert.match(byEnv.stderr, /^> silo-example-hello@1\.0\.0 postinstall: echo done > ran\.txt$/m);
+    assert.equal(fs.readFileSync(path.join(project, "ran.txt"), "utf8"), "done\n");
     assert.deepEqual(packageDirs(nm), prodOnly);
     const included = await siloJson<InstallResult>(["install", "--include", "dev", ...flags], {
       cwd: project,

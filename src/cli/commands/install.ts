@@ -110,6 +110,11 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
     force: values.force,
     verifyStoreIntegrity: !values["no-verify-store-integrity"],
     onProgress,
+    // As npm prints them; on stderr, so --json output stays one document.
+    onScript: (s) => {
+      if (drawing) out.write("\r\x1b[2K");
+      out.err(`> ${s.name}${s.version ? `@${s.version}` : ""} ${s.event}: ${s.command}`);
+    },
     warn,
   });
   if (values.json) out.out(JSON.stringify({ ...summary, ms: Math.round(summary.ms) }, null, 2));
