@@ -34,6 +34,7 @@ import {
   readImporterNames,
 } from "./plan.ts";
 import { pinnedManager } from "./package_manager.ts";
+import { patchPackageTargets } from "./patch_package.ts";
 import { isolatedLayout } from "./pnpm_layout.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
 import {
@@ -179,6 +180,7 @@ export async function restore(
     warn,
   );
   const copier = copyImporter();
+  const rewritten = options.ignoreScripts ? new Set<string>() : patchPackageTargets(projectDir);
   const allowed = new Set([...graph.allowedScripts, ...(options.allowScripts ?? [])]);
   const fsx = new Materializer(layout, importer);
   const records = new Map<string, PackageRecord>();
@@ -231,7 +233,10 @@ export async function restore(
         patchHash,
       )
       : undefined;
-    return { dir: path.join(projectDir, placement.dir), runs, patch };
+    // Written to after linking (its scripts, a pnpm patch, the project's patch-package): a copy, never
+    // links into the store.
+    const copy = runs || !!patch || rewritten.has(placement.node.name);
+    return { dir: path.join(projectDir, placement.dir), runs, patch, copy };
   };
 
   /**
@@ -245,11 +250,9 @@ export async function restore(
   ): Promise<"done" | "suspect"> => {
     const prep = prepare(placement, record);
     if (!prep) return "done";
-    const { runs, patch } = prep;
     let imported: Imported;
-    // A package whose scripts run may write into its own files, and a patched one is written to: they get
-    // copies, never links into the store. Those few are made here; the rest by the install workers, if any.
-    const outcome = pool && !runs && !patch
+    // The few copies (see prepare) are made here; the rest by the install workers, if any.
+    const outcome = pool && !prep.copy
       ? await pool.link(record, prep.dir, check).catch(poolBroken)
       : undefined;
     if (outcome) {
@@ -258,7 +261,7 @@ export async function restore(
       imported = outcome.imported;
     } else {
       if (check && !filesPassFastPath(layout, record.files)) return "suspect";
-      imported = fsx.importPackage(record, prep.dir, runs || patch ? copier : undefined);
+      imported = fsx.importPackage(record, prep.dir, prep.copy ? copier : undefined);
     }
     placed(placement, record, prep, imported);
     return "done";
@@ -291,11 +294,11 @@ export async function restore(
 
   // A download may fill its package's folder as it stores the files (one write and one link per file,
   // instead of a temp file, a rename and a link: see CasWriter.writeBytesAt), when the folder would get
-  // hard links anyway: the workers hardlink, the package runs no scripts and takes no patch (those get
+  // hard links anyway: the workers hardlink, nothing writes to the package later (see prepare: those get
   // copies), and it is not optional (its manifest may yet rule this platform out).
   const placeAtFor = (placement: Placement): string | undefined =>
     pool?.method === "hardlink" && !placement.node.optional && !allowed.has(placement.node.name) &&
-      !patchHashOf(placement.id)
+      !patchHashOf(placement.id) && !rewritten.has(placement.node.name)
       ? path.join(projectDir, placement.dir)
       : undefined;
 

@@ -9,10 +9,12 @@ import process from "node:process";
 import { test } from "node:test";
 import { T } from "../../src/container/app.ts";
 import { install } from "../../src/install/install.ts";
+import { patchPackageTargets } from "../../src/install/patch_package.ts";
 import { hardlinkImporter } from "../../src/link/mod.ts";
 import { sha512Hex } from "../support/tarball.ts";
 import { walkTree } from "../../scripts/compare-trees.ts";
 import { makeProject, type PkgSpec } from "./_support.ts";
+import { tempDir } from "../support/store.ts";
 
 const nm = (projectDir: string, ...rest: string[]) => path.join(projectDir, "node_modules", ...rest);
 
@@ -291,4 +293,54 @@ test("the project's own lifecycle scripts run after its dependencies' (unless --
   } finally {
     await p.close();
   }
+});
+
+test("packages the project's patch-package rewrites get copies: the store keeps its bytes", async () => {
+  const p = await makeProject(SCRIPTED);
+  const manifestFile = path.join(p.projectDir, "package.json");
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+  // Stands in for patch-package: rewrites the file in place, as it does (not a new inode).
+  const rewrite = "node -e \"require('fs').writeFileSync('node_modules/plain/index.js', 'patched')\"";
+  fs.writeFileSync(
+    manifestFile,
+    JSON.stringify({
+      ...manifest,
+      scripts: { postinstall: `echo patch-package --patch-dir fixes && ${rewrite}` },
+    }),
+  );
+  fs.mkdirSync(path.join(p.projectDir, "fixes"));
+  fs.writeFileSync(path.join(p.projectDir, "fixes", "plain+1.0.0.patch"), "(a patch-package patch)");
+  try {
+    await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.equal(fs.readFileSync(nm(p.projectDir, "plain", "index.js"), "utf8"), "patched");
+    const stored = p.c.get(T.layout).filePath(sha512Hex("plain"), false);
+    assert.equal(fs.readFileSync(stored, "utf8"), "plain", "the store's file is untouched");
+    assert.notEqual(fs.statSync(nm(p.projectDir, "plain", "index.js")).ino, fs.statSync(stored).ino);
+    assert.equal((await p.c.get(T.verifier).verifyAll()).bad.length, 0);
+  } finally {
+    await p.close();
+  }
+});
+
+test("patchPackageTargets reads patch-package's folder only when a root script calls it", () => {
+  const dir = tempDir("silo-patch-package-");
+  fs.mkdirSync(path.join(dir, "patches"));
+  for (
+    const f of [
+      "react-native+0.72.0.patch",
+      "@babel+core+7.0.0.patch",
+      "a++@s+b+1.0.0+001+fix.patch",
+      "x.txt",
+    ]
+  ) {
+    fs.writeFileSync(path.join(dir, "patches", f), "");
+  }
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ scripts: { test: "jest" } }));
+  assert.deepEqual([...patchPackageTargets(dir)], []);
+  fs.writeFileSync(
+    path.join(dir, "package.json"),
+    JSON.stringify({ scripts: { postinstall: "patch-package" } }),
+  );
+  assert.deepEqual([...patchPackageTargets(dir)].sort(), ["@babel/core", "@s/b", "react-native"]);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
