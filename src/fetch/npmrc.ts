@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -102,7 +102,7 @@ export interface LoadNpmConfigOptions {
  * console.log(config.registry); // credentials are redacted if printed
  * ```
  */
-export async function loadNpmConfig(options: LoadNpmConfigOptions = {}): Promise<NpmConfig> {
+export function loadNpmConfig(options: LoadNpmConfigOptions = {}): Promise<NpmConfig> {
   const env = options.env ?? process.env;
   const warnings: string[] = [];
   const files: string[] = [];
@@ -114,7 +114,7 @@ export async function loadNpmConfig(options: LoadNpmConfigOptions = {}): Promise
   // Lowest precedence first; a project file that is also the user file is read once.
   const paths = userPath === null || userPath === projectPath ? [projectPath] : [userPath, projectPath];
   for (const path of paths) {
-    const text = await readOptional(path, warnings);
+    const text = readOptional(path, warnings);
     if (text === undefined) continue;
     files.push(path);
     layers.push(parseNpmrc(text, env, { warnings, source: path }));
@@ -124,7 +124,7 @@ export async function loadNpmConfig(options: LoadNpmConfigOptions = {}): Promise
   if (envRegistry) layers.push(new Map([["registry", envRegistry]]));
   if (options.registry) layers.push(new Map([["registry", options.registry]]));
 
-  return resolveNpmConfig(layers, { warnings, files });
+  return Promise.resolve(resolveNpmConfig(layers, { warnings, files }));
 }
 
 /**
@@ -320,9 +320,11 @@ function getEnv(env: Env, name: string): string | undefined {
   return env[name] ?? env[name.toUpperCase()] ?? undefined;
 }
 
-async function readOptional(path: string, warnings: string[]): Promise<string | undefined> {
+// Sync: two small files, read while the install workers start; an async read's round trip through the
+// runtime's thread pool cost more wall time then than the read itself.
+function readOptional(path: string, warnings: string[]): string | undefined {
   try {
-    return await readFile(path, "utf8");
+    return readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code !== "ENOENT" && code !== "ENOTDIR") {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 
@@ -18,17 +18,17 @@ import { parse } from "yaml";
  * const allowed = await readAllowedScripts("."); // ["esbuild", "sharp"]
  * ```
  */
-export async function readAllowedScripts(projectDir: string): Promise<string[]> {
+export function readAllowedScripts(projectDir: string): Promise<string[]> {
   const names = new Set<string>();
   const add = (list: unknown) => {
     if (Array.isArray(list)) { for (const n of list) if (typeof n === "string") names.add(n); }
   };
-  const manifest = await readOptional(join(projectDir, "package.json"), (t) => JSON.parse(t));
+  const manifest = readOptional(join(projectDir, "package.json"), (t) => JSON.parse(t));
   if (manifest && typeof manifest === "object") {
     add(manifest.trustedDependencies);
     add(manifest.pnpm?.onlyBuiltDependencies);
   }
-  const workspace = await readOptional(join(projectDir, "pnpm-workspace.yaml"), (t) => parse(t));
+  const workspace = readOptional(join(projectDir, "pnpm-workspace.yaml"), (t) => parse(t));
   if (workspace && typeof workspace === "object") {
     add(workspace.onlyBuiltDependencies);
     const allow = workspace.allowBuilds;
@@ -36,14 +36,14 @@ export async function readAllowedScripts(projectDir: string): Promise<string[]> 
       for (const [name, ok] of Object.entries(allow)) if (ok === true) names.add(name);
     }
   }
-  return [...names].sort();
+  return Promise.resolve([...names].sort());
 }
 
 // deno-lint-ignore no-explicit-any
-async function readOptional(path: string, parseText: (text: string) => any): Promise<any> {
+function readOptional(path: string, parseText: (text: string) => any): any {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = readFileSync(path, "utf8");
   } catch {
     return undefined;
   }
