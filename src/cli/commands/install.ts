@@ -23,6 +23,9 @@ Flags:
   --no-optional               omit optional dependencies (pnpm's flag)
   --offline                   use the store only; fail on anything not in it
   --frozen-lockfile           accepted for compatibility: silo never changes the lockfile
+  --no-audit, --no-fund, --prefer-offline, --legacy-peer-deps, --strict-peer-dependencies,
+  --loglevel L, --reporter R  accepted so npm and pnpm command lines work unchanged; they change nothing
+                              (silo audits nothing, resolves nothing, and reads the store first)
   --allow-missing-integrity   download lockfile entries that record no integrity (unchecked)
   --import-method METHOD      auto (default: reflink, then hardlink, then copy), clone, hardlink, copy
   --allow-scripts a,b         run lifecycle scripts of these dependencies (none run by default)
@@ -51,6 +54,14 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
       offline: { type: "boolean" },
       "allow-missing-integrity": { type: "boolean" },
       "frozen-lockfile": { type: "boolean" },
+      // npm's and pnpm's flags that have nothing to act on here (see the help).
+      "no-audit": { type: "boolean" },
+      "no-fund": { type: "boolean" },
+      "prefer-offline": { type: "boolean" },
+      "legacy-peer-deps": { type: "boolean" },
+      "strict-peer-dependencies": { type: "boolean" },
+      loglevel: { type: "string" },
+      reporter: { type: "string" },
       "import-method": { type: "string", default: "auto" },
       "allow-scripts": { type: "string", multiple: true },
       "ignore-scripts": { type: "boolean" },
