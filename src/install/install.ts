@@ -9,6 +9,7 @@ import type { Container } from "../container/container.ts";
 import type { RegistryClient } from "../fetch/registry.ts";
 import type { Graph } from "../lockfile/graph.ts";
 import type { FileImporter, RequestedMethod } from "../link/mod.ts";
+import { workspaceRootOf } from "../lockfile/locate.ts";
 import { checkUpToDate } from "./state.ts";
 
 /** What to install and how. */
@@ -121,7 +122,12 @@ export async function install(
   options: InstallOptions,
 ): Promise<InstallSummary> {
   const started = performance.now();
-  const projectDir = path.resolve(options.projectDir);
+  const asked = path.resolve(options.projectDir);
+  // Inside a workspace project, the workspace is installed, as npm and pnpm do.
+  const projectDir = workspaceRootOf(asked);
+  if (projectDir !== asked) {
+    options.warn?.(`installing the workspace at ${projectDir}, which ${asked} is part of`);
+  }
   const { lock, hash, upToDate } = await checkUpToDate(projectDir, {
     prod: !!options.prod,
     omitOptional: !!options.omitOptional,

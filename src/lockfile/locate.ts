@@ -45,3 +45,36 @@ export function locateLockfile(projectDir: string): LocatedLockfile {
       "existing lockfile: run `npm install --package-lock-only` or `pnpm install --lockfile-only` first.",
   );
 }
+
+/**
+ * The folder to install for `dir`: `dir` itself when it holds a lockfile; else, as npm and pnpm do inside a
+ * workspace project, the nearest folder above it with a lockfile that lists `dir` as one of its projects.
+ * Otherwise `dir` (and {@linkcode locateLockfile} says what is missing).
+ *
+ * @example
+ * ```ts ignore
+ * workspaceRootOf("/repo/packages/ui"); // "/repo" (its pnpm-lock.yaml has an importer "packages/ui")
+ * ```
+ */
+export function workspaceRootOf(dir: string): string {
+  const has = (d: string, name: string) => fs.existsSync(path.join(d, name));
+  if (LOCKFILE_NAMES.some((name) => has(dir, name))) return dir;
+  for (let up = path.dirname(dir);; up = path.dirname(up)) {
+    const name = LOCKFILE_NAMES.find((n) => has(up, n));
+    if (name) {
+      const rel = path.relative(up, dir).split(path.sep).join("/");
+      let text = "";
+      try {
+        text = fs.readFileSync(path.join(up, name), "utf8");
+      } catch { /* unreadable: not this one */ }
+      // One of its projects: a key of package-lock.json's `packages`, or of pnpm-lock.yaml's `importers`.
+      const listed = name === "pnpm-lock.yaml"
+        ? new RegExp(`\\n  (${escape(rel)}|'${escape(rel)}'):`).test(text)
+        : text.includes(`\n    ${JSON.stringify(rel)}: {`);
+      return listed ? up : dir;
+    }
+    if (path.dirname(up) === up) return dir;
+  }
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
