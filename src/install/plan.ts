@@ -295,11 +295,11 @@ function hoistDependencies(
   for (const importer of importers) {
     const name = options.importerNames?.get(importer.path);
     const modulesDir = name && hoistTo(name);
+    if (!name || !modulesDir) continue;
     // In pnpm 11+ the root's own dependencies do not hide a workspace package here (it hoists `svelte` even
     // when the root depends on it through link:); a package already hoisted under that name does.
-    const hidden = hoisted.has(name?.toLowerCase() ?? "") ||
-      !hoistsWorkspacesOverRootDeps && taken.has(name?.toLowerCase() ?? "");
-    if (!name || !modulesDir || hidden) continue;
+    const lower = name.toLowerCase();
+    if (hoisted.has(lower) || (!hoistsWorkspacesOverRootDeps && taken.has(lower))) continue;
     hoist(name, modulesDir, importer.path);
   }
 }

@@ -14,7 +14,7 @@ import process from "node:process";
 import { parse } from "yaml";
 import { type Env, parseNpmrc } from "../fetch/npmrc.ts";
 import { pinnedManager } from "./package_manager.ts";
-import { pnpmSettingsFiles } from "./pnpm_settings_files.ts";
+import { LAYOUT_SETTINGS, pnpmSettingsFiles } from "./pnpm_settings_files.ts";
 
 /** The isolated layout a pnpm project gets. */
 export interface PnpmLayout {
@@ -97,21 +97,14 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
       }
       if (!doc || typeof doc !== "object") continue;
       const yaml = doc as Record<string, unknown>;
-      for (const key of ["nodeLinker", "hoist", "hoistPattern", "publicHoistPattern", "shamefullyHoist"]) {
+      for (const key of Object.values(LAYOUT_SETTINGS)) {
         if (yaml[key] !== undefined) set(key, yaml[key], file);
       }
       continue;
     }
     const lists = new Map<string, string[]>();
     const values = parseNpmrc(text, env, { lists });
-    const npmrc: Record<string, string> = {
-      "node-linker": "nodeLinker",
-      "hoist": "hoist",
-      "hoist-pattern": "hoistPattern",
-      "public-hoist-pattern": "publicHoistPattern",
-      "shamefully-hoist": "shamefullyHoist",
-    };
-    for (const [key, name] of Object.entries(npmrc)) {
+    for (const [key, name] of Object.entries(LAYOUT_SETTINGS)) {
       if (lists.has(key)) set(name, lists.get(key), file);
       else if (values.has(key)) set(name, values.get(key), file);
     }

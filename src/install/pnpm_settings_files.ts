@@ -1,6 +1,6 @@
 /**
- * Where pnpm reads a project's settings from. Its own module: the up-to-date check hashes these files
- * and must not load a YAML parser to do so.
+ * Where pnpm reads a project's layout settings from, and their names. Its own module: the up-to-date
+ * check hashes these files and must not load a YAML parser to do so.
  *
  * @module
  */
@@ -23,4 +23,30 @@ export function pnpmSettingsFiles(projectDir: string, env: Env = process.env): s
   const user = userNpmrcPath(env);
   const project = path.join(projectDir, ".npmrc");
   return [...(user === project ? [] : [user]), project, path.join(projectDir, "pnpm-workspace.yaml")];
+}
+
+/** The settings that shape the isolated layout: `.npmrc` name -> pnpm-workspace.yaml name. */
+export const LAYOUT_SETTINGS: Readonly<Record<string, string>> = {
+  "node-linker": "nodeLinker",
+  "hoist": "hoist",
+  "hoist-pattern": "hoistPattern",
+  "public-hoist-pattern": "publicHoistPattern",
+  "shamefully-hoist": "shamefullyHoist",
+};
+
+/**
+ * The lines of `.npmrc` text that set a layout setting (a token elsewhere in the file is no reason to
+ * reinstall).
+ *
+ * @example
+ * ```ts
+ * import { layoutLines } from "./pnpm_settings_files.ts";
+ * layoutLines("//r/:_authToken=x\nshamefully-hoist=true\n"); // "shamefully-hoist=true"
+ * ```
+ */
+export function layoutLines(npmrc: string): string {
+  return npmrc.split("\n").filter((line) => {
+    const key = line.split("=")[0].trim().replace(/\[\]$/, "");
+    return key in LAYOUT_SETTINGS;
+  }).join("\n");
 }

@@ -70,7 +70,9 @@ export function projectScriptJobs(projectDir: string, importers: string[]): Scri
       scripts,
       events: PROJECT_LIFECYCLE,
       deps: [],
-      binDirs: [path.join(dir, "node_modules", ".bin"), path.join(projectDir, "node_modules", ".bin")],
+      binDirs: [
+        ...new Set([path.join(dir, "node_modules", ".bin"), path.join(projectDir, "node_modules", ".bin")]),
+      ],
       hint: "Fix the cause above, or install with --ignore-scripts to skip the project's own scripts.",
     });
   }

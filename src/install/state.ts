@@ -9,7 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type LocatedLockfile, locateLockfile } from "../lockfile/locate.ts";
-import { pnpmSettingsFiles } from "./pnpm_settings_files.ts";
+import { layoutLines, pnpmSettingsFiles } from "./pnpm_settings_files.ts";
 
 /** The file's name inside the root node_modules. */
 export const STATE_FILE = ".silo-state.json";
@@ -81,20 +81,14 @@ export async function checkUpToDate(
   options: Record<string, unknown>,
 ): Promise<UpToDateCheck> {
   const lock = locateLockfile(projectDir);
-  // package.json too: an edit there makes the lockfile stale, which the install then reports.
-  let manifest = "";
-  try {
-    manifest = fs.readFileSync(path.join(projectDir, "package.json"), "utf8");
-  } catch { /* a lockfile without package.json installs as it is */ }
-  // A pnpm project's layout also follows its hoisting settings: pnpm-workspace.yaml, and the lines of the
-  // .npmrc files that can name them (a rotated token there is no reason to reinstall).
+  // package.json too: an edit there makes the lockfile stale, which the install then reports (a lockfile
+  // without package.json installs as it is).
+  const manifest = readOrEmpty(path.join(projectDir, "package.json"));
+  // A pnpm project's layout also follows its settings: pnpm-workspace.yaml, and the layout lines of .npmrc.
   const settings = lock.name === "pnpm-lock.yaml"
-    ? pnpmSettingsFiles(projectDir).map((file) => {
-      const text = readOrEmpty(file);
-      return file.endsWith(".yaml")
-        ? text
-        : text.split("\n").filter((l) => /hoist|node-linker/.test(l)).join("\n");
-    }).join("\0")
+    ? pnpmSettingsFiles(projectDir).map((file) =>
+      file.endsWith(".yaml") ? readOrEmpty(file) : layoutLines(readOrEmpty(file))
+    ).join("\0")
     : "";
   const hash = await inputHash(`${lock.text}\0${manifest}\0${settings}`, options);
   return { lock, hash, upToDate: isUpToDate(projectDir, hash) };

@@ -69,12 +69,10 @@ export function workspaceRootOf(dir: string): string {
       } catch { /* unreadable: not this one */ }
       // One of its projects: a key of package-lock.json's `packages`, or of pnpm-lock.yaml's `importers`.
       const listed = name === "pnpm-lock.yaml"
-        ? new RegExp(`\\n  (${escape(rel)}|'${escape(rel)}'):`).test(text)
+        ? text.includes(`\n  ${rel}:`) || text.includes(`\n  '${rel}':`)
         : text.includes(`\n    ${JSON.stringify(rel)}: {`);
       return listed ? up : dir;
     }
     if (path.dirname(up) === up) return dir;
   }
 }
-
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
