@@ -80,29 +80,43 @@ function checkList(value: string | null, list: string[]): boolean {
   return match || negated === list.length;
 }
 
+/** A package's os/cpu/libc field as package.json may give it: a list, or one name as a string. */
+export type PlatformField = string[] | string;
+
+/** The constraints of a package (its lockfile entry or its own package.json). */
+export interface PlatformConstraints {
+  os?: PlatformField;
+  cpu?: PlatformField;
+  libc?: PlatformField;
+}
+
+/** A field as a list: npm-install-checks treats a string as a one-entry list and ignores other types. */
+function listOf(field: unknown): string[] {
+  if (typeof field === "string") return [field];
+  return Array.isArray(field) ? field.map(String) : [];
+}
+
 /**
  * Why a package does not fit `platform` (e.g. "os linux not in [darwin]"), or null when it fits.
- * A libc constraint never fits a non-Linux platform, as in npm.
+ * A libc constraint never fits a non-Linux platform, as in npm. Fields may be lists or single strings
+ * (`"libc": "glibc"` is common in package.json files).
  *
  * @example
  * ```ts
  * platformMismatch({ os: ["darwin"] }, { os: "linux", cpu: "x64", libc: "glibc" }); // "os linux not in [darwin]"
+ * platformMismatch({ libc: "glibc" }, { os: "linux", cpu: "x64", libc: "glibc" }); // null
  * ```
  */
-export function platformMismatch(
-  pkg: { os?: string[]; cpu?: string[]; libc?: string[] },
-  platform: Platform,
-): string | null {
-  if (pkg.os && pkg.os.length > 0 && !checkList(platform.os, pkg.os)) {
-    return `os ${platform.os} not in [${pkg.os.join(", ")}]`;
+export function platformMismatch(pkg: PlatformConstraints, platform: Platform): string | null {
+  const os = listOf(pkg.os), cpu = listOf(pkg.cpu), libc = listOf(pkg.libc);
+  if (os.length > 0 && !checkList(platform.os, os)) {
+    return `os ${platform.os} not in [${os.join(", ")}]`;
   }
-  if (pkg.cpu && pkg.cpu.length > 0 && !checkList(platform.cpu, pkg.cpu)) {
-    return `cpu ${platform.cpu} not in [${pkg.cpu.join(", ")}]`;
+  if (cpu.length > 0 && !checkList(platform.cpu, cpu)) {
+    return `cpu ${platform.cpu} not in [${cpu.join(", ")}]`;
   }
-  if (pkg.libc && pkg.libc.length > 0) {
-    if (platform.os !== "linux" || !checkList(platform.libc, pkg.libc)) {
-      return `libc ${platform.libc ?? "unknown"} not in [${pkg.libc.join(", ")}]`;
-    }
+  if (libc.length > 0 && (platform.os !== "linux" || !checkList(platform.libc, libc))) {
+    return `libc ${platform.libc ?? "unknown"} not in [${libc.join(", ")}]`;
   }
   return null;
 }
@@ -115,9 +129,6 @@ export function platformMismatch(
  * matchesPlatform({ cpu: ["!arm64"] }, { os: "linux", cpu: "x64", libc: null }); // true
  * ```
  */
-export function matchesPlatform(
-  pkg: { os?: string[]; cpu?: string[]; libc?: string[] },
-  platform: Platform,
-): boolean {
+export function matchesPlatform(pkg: PlatformConstraints, platform: Platform): boolean {
   return platformMismatch(pkg, platform) === null;
 }

@@ -44,10 +44,13 @@ export interface PackageManifest {
   bin?: string | Record<string, string>;
   directories?: { bin?: string };
   scripts?: Record<string, string>;
-  /** Platform fields: lockfiles do not always carry them (pnpm omits libc), so the installer re-checks. */
-  os?: string[];
-  cpu?: string[];
-  libc?: string[];
+  /**
+   * Platform fields: lockfiles do not always carry them (pnpm omits libc), so the installer re-checks.
+   * As the package wrote them: a list, or a single name (`"libc": "glibc"`).
+   */
+  os?: string[] | string;
+  cpu?: string[] | string;
+  libc?: string[] | string;
 }
 
 /** Summary counts for `silo store status`. */

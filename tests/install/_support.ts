@@ -30,6 +30,10 @@ export interface PkgSpec {
   dev?: boolean;
   /** Not a direct dependency of the root (only reached through another package). */
   transitive?: boolean;
+  /** An optionalDependency of the root. */
+  optional?: boolean;
+  /** More package.json fields (only in the tarball and packument: the lockfile entry does not copy them). */
+  manifest?: Record<string, unknown>;
 }
 
 /** A project, its registry, store and client; `close()` removes all of it. */
@@ -54,6 +58,7 @@ function manifestOf(spec: PkgSpec): Record<string, unknown> {
     ...(spec.deps ? { dependencies: spec.deps } : {}),
     ...(spec.scripts ? { scripts: spec.scripts } : {}),
     ...(spec.bin ? { bin: spec.bin } : {}),
+    ...spec.manifest,
   };
 }
 
@@ -97,8 +102,18 @@ export async function makeProject(
   };
 
   const direct = specs.filter((s) => !s.transitive);
-  const pick = (dev: boolean) =>
-    Object.fromEntries(direct.filter((s) => !!s.dev === dev).map((s) => [s.name, s.version ?? "1.0.0"]));
+  const pick = (dev: boolean, optional = false) =>
+    Object.fromEntries(
+      direct.filter((s) => !!s.dev === dev && !!s.optional === optional).map((
+        s,
+      ) => [s.name, s.version ?? "1.0.0"]),
+    );
+  const optionalDependencies = pick(false, true);
+  const roots = {
+    dependencies: pick(false),
+    devDependencies: pick(true),
+    ...(Object.keys(optionalDependencies).length > 0 ? { optionalDependencies } : {}),
+  };
   // Dev-ness as npm records it: only reachable from devDependencies.
   const prodReach = new Set<string>();
   const visit = (name: string) => {
@@ -108,7 +123,7 @@ export async function makeProject(
   };
   for (const s of direct) if (!s.dev) visit(s.name);
   const packages: Record<string, unknown> = {
-    "": { name: "app", version: "1.0.0", dependencies: pick(false), devDependencies: pick(true) },
+    "": { name: "app", version: "1.0.0", ...roots },
   };
   for (const spec of specs) {
     packages[`node_modules/${spec.name}`] = {
@@ -116,6 +131,7 @@ export async function makeProject(
       resolved: `${server.url}${tarballPath(spec.name).slice(1)}`,
       integrity: sri(tarballs.get(spec.name)!),
       ...(prodReach.has(spec.name) ? {} : { dev: true }),
+      ...(spec.optional ? { optional: true } : {}),
       ...(spec.deps ? { dependencies: spec.deps } : {}),
       ...(spec.bin ? { bin: spec.bin } : {}),
       ...(spec.scripts?.postinstall || spec.scripts?.install || spec.scripts?.preinstall
@@ -125,7 +141,7 @@ export async function makeProject(
   }
   fs.writeFileSync(
     path.join(projectDir, "package.json"),
-    JSON.stringify({ name: "app", version: "1.0.0", dependencies: pick(false), devDependencies: pick(true) }),
+    JSON.stringify({ name: "app", version: "1.0.0", ...roots }),
   );
   fs.writeFileSync(
     path.join(projectDir, "package-lock.json"),

@@ -48,6 +48,34 @@ test("--prod leaves out packages only devDependencies need", async () => {
   }
 });
 
+test("an optional package whose own package.json rules this machine out is skipped; a string field is one entry", async () => {
+  // The lockfile entries carry no os (pnpm lockfiles drop libc): only the package.json says. Many give the
+  // field as a plain string ("libc": "glibc"), which must not be read as a list of letters.
+  const here = process.platform;
+  const p = await makeProject([
+    { name: "native-here", files: { "index.js": "here" }, optional: true, manifest: { os: here } },
+    {
+      name: "native-elsewhere",
+      files: { "index.js": "elsewhere" },
+      optional: true,
+      manifest: { os: `!${here}` },
+    },
+    { name: "native-list", files: { "index.js": "list" }, optional: true, manifest: { os: [here] } },
+  ]);
+  try {
+    const summary = await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.ok(fs.existsSync(nm(p.projectDir, "native-here", "index.js")));
+    assert.ok(fs.existsSync(nm(p.projectDir, "native-list", "index.js")));
+    assert.equal(fs.existsSync(nm(p.projectDir, "native-elsewhere")), false);
+    assert.deepEqual(
+      summary.skipped.map((s) => [s.id, s.reason]),
+      [["node_modules/native-elsewhere", `os ${here} not in [!${here}]`]],
+    );
+  } finally {
+    await p.close();
+  }
+});
+
 test("a second install is up to date and changes nothing; a deleted package folder is reinstalled", async () => {
   const p = await makeProject([
     { name: "a", files: { "index.js": "a" } },

@@ -29,6 +29,17 @@ test("libc: compared on Linux only; any libc constraint fails elsewhere", () => 
   assert.equal(matchesPlatform({ os: ["darwin"], cpu: ["arm64"] }, mac), true);
 });
 
+test("a field given as one string (as package.json files often do) is a one-entry list", () => {
+  // sass-embedded-linux-x64's package.json says "libc": "glibc": read as a list of letters, it failed.
+  assert.equal(platformMismatch({ libc: "glibc" }, LINUX_X64), null);
+  assert.equal(platformMismatch({ libc: "musl" }, LINUX_X64), "libc glibc not in [musl]");
+  assert.equal(platformMismatch({ os: "linux", cpu: "x64" }, LINUX_X64), null);
+  assert.equal(platformMismatch({ os: "!linux" }, LINUX_X64), "os linux not in [!linux]");
+  assert.equal(platformMismatch({ cpu: "arm64" }, LINUX_X64), "cpu x64 not in [arm64]");
+  // Other types constrain nothing, as in npm-install-checks.
+  assert.equal(platformMismatch({ os: 42 } as never, LINUX_X64), null);
+});
+
 test("currentPlatform: injectable probes for glibc, musl and non-Linux", () => {
   const none = () => [];
   assert.deepEqual(
