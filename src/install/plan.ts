@@ -10,6 +10,7 @@ import path from "node:path";
 import type { Dependency, Graph, Importer, PackageNode } from "../lockfile/graph.ts";
 import { pnpmDirName } from "../lockfile/pnpm.ts";
 import type { Selection } from "../lockfile/select.ts";
+import { followsEdge } from "../lockfile/walk.ts";
 import { DEFAULT_LAYOUT, matchesPatterns, type PnpmLayout } from "./pnpm_layout.ts";
 
 /** A package folder to fill from the store. Paths are relative to the project root, posix. */
@@ -165,7 +166,10 @@ export function planIsolated(graph: Graph, selection: Selection, options: Isolat
   const { linksOwnBins, linksPeerBins } = options.layout ?? DEFAULT_LAYOUT;
   const dirOf = (id: string) =>
     `node_modules/.pnpm/${pnpmDirName(id)}/node_modules/${graph.packages.get(id)!.name}`;
+  // An edge the selection leaves out (an importer's devDependency under --prod, an optional one under
+  // --no-optional) gets no symlink, even when its package is installed for another dependent.
   const targetOf = (dep: Dependency): { dir: string; id?: string } | undefined => {
+    if (!followsEdge(dep, selection.walk)) return undefined;
     if (dep.target.kind === "link") return { dir: dep.target.path };
     return selection.install.has(dep.target.id)
       ? { dir: dirOf(dep.target.id), id: dep.target.id }
@@ -233,7 +237,7 @@ function hoistDependencies(
   options: IsolatedOptions,
 ): void {
   const isPackage = (dep: Dependency): dep is Dependency & { target: { kind: "package" } } =>
-    dep.target.kind === "package" && graph.packages.has(dep.target.id);
+    dep.target.kind === "package" && graph.packages.has(dep.target.id) && followsEdge(dep, selection.walk);
   // Packages not installed here (wrong platform, dev with --prod) are never walked, as in pnpm.
   const walked = new Set<string>([...graph.packages.keys()].filter((id) => !selection.install.has(id)));
   const step = (ids: string[]) => {
@@ -274,7 +278,11 @@ function hoistDependencies(
   // pnpm 11+ makes the private hoisting folder whenever hoisting is on, even if the public pattern took all.
   if (hoistPattern.length > 0 && alwaysMakeHoistDir) plan.dirs = ["node_modules/.pnpm/node_modules"];
   const root = graph.importers.find((i) => i.path === ".");
-  const taken = new Set((root?.dependencies ?? []).map((d) => d.alias.toLowerCase()));
+  const taken = new Set(
+    (root?.dependencies ?? []).filter((d) => followsEdge(d, selection.walk)).map((d) =>
+      d.alias.toLowerCase()
+    ),
+  );
   const hoisted = new Set<string>();
   const hoist = (alias: string, modulesDir: string, target: string, id?: string) => {
     hoisted.add(alias.toLowerCase());

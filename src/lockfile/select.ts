@@ -5,7 +5,7 @@
  */
 import type { Graph } from "./graph.ts";
 import { type Platform, platformMismatch } from "./platform.ts";
-import { reach } from "./walk.ts";
+import { reach, type WalkOptions } from "./walk.ts";
 
 /** Options for {@link selectPackages}. */
 export interface SelectOptions {
@@ -55,6 +55,8 @@ export interface Selection {
   skipped: Map<string, Skipped>;
   /** Required packages whose os/cpu/libc do not fit: installed anyway, as npm does, with a warning. */
   platformMismatch: Map<string, string>;
+  /** The edges installed (`followsEdge`): without importers' devDependencies under `prod`, and so on. */
+  walk: WalkOptions;
 }
 
 /**
@@ -139,5 +141,5 @@ export function selectPackages(graph: Graph, options: SelectOptions): Selection 
       skipped.delete(node.id);
     }
   }
-  return { install, importers: final.importers, skipped, platformMismatch: platformMismatch_ };
+  return { install, importers: final.importers, skipped, platformMismatch: platformMismatch_, walk };
 }

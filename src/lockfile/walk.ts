@@ -16,6 +16,19 @@ export interface WalkOptions {
   skip?: ReadonlySet<string>;
 }
 
+/**
+ * Whether a walk with `options` follows `dep` (its `skip` list aside).
+ *
+ * @example
+ * ```ts
+ * const dep = { alias: "ms", target: { kind: "package", id: "ms@2.1.3" }, dev: true, optional: false } as const;
+ * followsEdge(dep, { prod: true }); // false
+ * ```
+ */
+export function followsEdge(dep: Dependency, options: WalkOptions): boolean {
+  return !((options.prod && dep.dev) || (options.requiredOnly && dep.optional));
+}
+
 /** What a walk reached. */
 export interface Reached {
   /** Package ids reached, including hoisted link nodes. */
@@ -48,7 +61,7 @@ export function reach(graph: Graph, options: WalkOptions = {}): Reached {
 
   while (queue.length > 0) {
     for (const dep of queue.pop()!) {
-      if ((options.prod && dep.dev) || (options.requiredOnly && dep.optional)) continue;
+      if (!followsEdge(dep, options)) continue;
       const t = dep.target;
       if (t.kind === "link") {
         if (t.id !== undefined && !options.skip?.has(t.id)) packages.add(t.id);

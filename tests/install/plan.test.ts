@@ -235,3 +235,75 @@ snapshots:
   assert.ok(peerBin(plan(true)) && hoistedUi(plan(true)));
   assert.ok(!peerBin(plan(false)) && !hoistedUi(plan(false)));
 });
+
+test("isolated plan: --prod and --no-optional leave out the importers' dev and optional edges, not the packages others need", () => {
+  const graph = parsePnpmLockfile(`lockfileVersion: '9.0'
+
+importers:
+
+  .:
+    dependencies:
+      debug:
+        specifier: 4.3.7
+        version: 4.3.7
+    devDependencies:
+      ms:
+        specifier: 2.1.3
+        version: 2.1.3
+      cli:
+        specifier: workspace:*
+        version: link:packages/cli
+    optionalDependencies:
+      fsevents-like:
+        specifier: 1.0.0
+        version: 1.0.0
+
+  packages/cli: {}
+
+packages:
+
+  debug@4.3.7:
+    resolution: {integrity: sha512-d}
+
+  ms@2.1.3:
+    resolution: {integrity: sha512-m}
+
+  fsevents-like@1.0.0:
+    resolution: {integrity: sha512-f}
+
+snapshots:
+
+  debug@4.3.7:
+    dependencies:
+      ms: 2.1.3
+
+  ms@2.1.3: {}
+
+  fsevents-like@1.0.0:
+    optional: true
+`);
+  const linksOf = (options: { prod: boolean; omitOptional?: boolean }) => {
+    const selection = selectPackages(graph, { ...options, platform: currentPlatform() });
+    const plan = planIsolated(graph, selection, { importerNames: new Map([["packages/cli", "cli"]]) });
+    return new Set(plan.links.map((l) => l.path));
+  };
+  const all = linksOf({ prod: false });
+  for (const name of ["debug", "ms", "cli", "fsevents-like"]) {
+    assert.ok(all.has(`node_modules/${name}`), name);
+  }
+  assert.ok(!all.has("node_modules/.pnpm/node_modules/ms"), "the root's own ms hides the name from hoisting");
+
+  const prod = linksOf({ prod: true });
+  assert.ok(prod.has("node_modules/debug"));
+  assert.ok(!prod.has("node_modules/ms"), "a devDependency gets no link under --prod");
+  assert.ok(!prod.has("node_modules/cli"), "nor does a workspace devDependency");
+  assert.ok(prod.has("node_modules/.pnpm/debug@4.3.7/node_modules/ms"), "debug still gets its ms");
+  assert.ok(
+    prod.has("node_modules/.pnpm/node_modules/ms"),
+    "and ms is hoisted as any dependency's dependency",
+  );
+
+  const noOptional = linksOf({ prod: false, omitOptional: true });
+  assert.ok(!noOptional.has("node_modules/fsevents-like"));
+  assert.ok(noOptional.has("node_modules/ms") && noOptional.has("node_modules/debug"));
+});
