@@ -1,6 +1,6 @@
 /**
  * pnpm's patched dependencies: the lockfile names each patched package (its snapshot id
- * carries `(patch_hash=<sha256 of the patch file>)`), the project's configuration says
+ * carries `(patch_hash=<hash of the patch file>)`), the project's configuration says
  * where the patch file is (pnpm-workspace.yaml or package.json `pnpm.patchedDependencies`).
  * silo applies the patch to a private copy of the package, never to store files.
  *
@@ -10,19 +10,51 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { applyPatch, parsePatch } from "diff";
+import semver from "semver";
 import { parse as parseYaml } from "yaml";
+import { base32 } from "../lockfile/pnpm.ts";
 
 /** A patch to apply to one package. */
 export interface PatchFile {
   /** Absolute path of the .patch file. */
   file: string;
-  /** sha256 (hex) of its content, as the lockfile records it. */
+  /** Its hash as the lockfile records it (see {@linkcode patchFileHash}). */
   hash: string;
 }
 
 /** The patch_hash a pnpm snapshot id carries, if any. */
 export function patchHashOf(id: string): string | undefined {
-  return /\(patch_hash=([0-9a-f]+)\)/.exec(id)?.[1];
+  return /\(patch_hash=([0-9a-z]+)\)/.exec(id)?.[1];
+}
+
+/**
+ * The hash pnpm records for a patch file's `text`, in the form of `recorded`: pnpm 10+ writes the sha256
+ * in hex (64 digits), pnpm 9 an md5 in base32 (26 characters); both hash the text with CRLF made LF.
+ *
+ * @example
+ * ```ts
+ * patchFileHash("--- a/x\r\n", "0".repeat(64)) === patchFileHash("--- a/x\n", "0".repeat(64)); // true
+ * ```
+ */
+export function patchFileHash(text: string, recorded: string): string {
+  const normalized = text.split("\r\n").join("\n");
+  if (recorded.length === 26) return base32(createHash("md5").update(normalized).digest());
+  return createHash("sha256").update(normalized).digest("hex");
+}
+
+/**
+ * The patch file configured for `name@version`, as pnpm picks it: the exact `name@version` key, else the
+ * one `name@<range>` key the version satisfies, else the bare `name`.
+ */
+function configuredPatch(config: Map<string, string>, name: string, version: string): string | undefined {
+  const exact = config.get(`${name}@${version}`);
+  if (exact) return exact;
+  const prefix = `${name}@`;
+  for (const [key, file] of config) {
+    const range = key.startsWith(prefix) ? key.slice(prefix.length) : undefined;
+    if (range && semver.validRange(range) && semver.satisfies(version, range)) return file;
+  }
+  return config.get(name);
 }
 
 /** `patchedDependencies` from pnpm-workspace.yaml and package.json (`pnpm` field): key -> patch path. */
@@ -55,8 +87,8 @@ export class PatchError extends Error {
 }
 
 /**
- * The patch for `name@version` whose lockfile hash is `hash`: configured as "name@version" or
- * "name", and its file's sha256 must be the lockfile's (else the lockfile is out of date).
+ * The patch for `name@version` whose lockfile hash is `hash`: configured as "name@version", "name@<range>"
+ * or "name", and its file's hash must be the lockfile's (else the lockfile is out of date).
  */
 export function findPatch(
   config: Map<string, string>,
@@ -64,7 +96,7 @@ export function findPatch(
   version: string,
   hash: string,
 ): PatchFile {
-  const file = config.get(`${name}@${version}`) ?? config.get(name);
+  const file = configuredPatch(config, name, version);
   const label = `${name}@${version}`;
   if (!file) {
     throw new PatchError(
@@ -72,16 +104,16 @@ export function findPatch(
         `package.json "pnpm") names it. Restore the entry, or run \`pnpm install\` to update the lockfile.`,
     );
   }
-  let text: Uint8Array;
+  let text: string;
   try {
-    text = fs.readFileSync(file);
+    text = fs.readFileSync(file, "utf8");
   } catch {
     throw new PatchError(`${label}: its patch ${file} cannot be read. Restore it, or run \`pnpm install\`.`);
   }
-  const actual = createHash("sha256").update(text).digest("hex");
+  const actual = patchFileHash(text, hash);
   if (actual !== hash) {
     throw new PatchError(
-      `${label}: ${file} changed since the lockfile was written (sha256 ${actual}, the lockfile has ${hash}). ` +
+      `${label}: ${file} changed since the lockfile was written (its hash is ${actual}, the lockfile has ${hash}). ` +
         "Run `pnpm install` to update the lockfile.",
     );
   }

@@ -163,9 +163,11 @@ export function planIsolated(graph: Graph, selection: Selection, options: Isolat
     bins: [],
     roots: importerRoots(graph, selection),
   };
-  const { linksOwnBins, linksPeerBins } = options.layout ?? DEFAULT_LAYOUT;
-  const dirOf = (id: string) =>
-    `node_modules/.pnpm/${pnpmDirName(id)}/node_modules/${graph.packages.get(id)!.name}`;
+  const { linksOwnBins, linksPeerBins, folderHash, virtualStoreDirMaxLength } = options.layout ??
+    DEFAULT_LAYOUT;
+  const naming = { hash: folderHash, maxLength: virtualStoreDirMaxLength };
+  const folderOf = (id: string) => `node_modules/.pnpm/${pnpmDirName(id, naming)}`;
+  const dirOf = (id: string) => `${folderOf(id)}/node_modules/${graph.packages.get(id)!.name}`;
   // An edge the selection leaves out (an importer's devDependency under --prod, an optional one under
   // --no-optional) gets no symlink, even when its package is installed for another dependent.
   const targetOf = (dep: Dependency): { dir: string; id?: string } | undefined => {
@@ -182,7 +184,7 @@ export function planIsolated(graph: Graph, selection: Selection, options: Isolat
     plan.placements.push({ id, node, dir });
     // pnpm 11+ links a package's own commands next to its dependencies', so its scripts can call them.
     if (linksOwnBins) plan.bins.push({ binDir: posix.join(dir, "node_modules", ".bin"), pkgDir: dir, id });
-    const depsDir = `node_modules/.pnpm/${pnpmDirName(id)}/node_modules`;
+    const depsDir = `${folderOf(id)}/node_modules`;
     for (const dep of node.dependencies) {
       const target = targetOf(dep);
       if (!target || dep.alias === node.name && target.id === id) continue;
@@ -222,11 +224,13 @@ export function planIsolated(graph: Graph, selection: Selection, options: Isolat
  * by default) is linked once into node_modules/.pnpm/node_modules, so undeclared ("phantom") imports
  * inside the virtual store still resolve; a name matching the public hoist pattern (shamefully-hoist:
  * "*") is linked into the root node_modules instead, commands included. Which version gets a name
- * follows pnpm's @pnpm/hoist exactly, since the result is observable: the importers' direct dependencies
- * first (depth -1), then packages by the depth pnpm's lockfile walker assigns (a depth-first walk that
- * visits each package once, so a package can land deeper than its shortest path), ties broken by depPath;
- * each package offers its children in lockfile order. Workspace packages are hoisted under their names
- * too (hoist-workspace-packages).
+ * follows pnpm's @pnpm/hoist exactly, since the result is observable: first (depth -1) the workspace
+ * packages under their package.json names (hoist-workspace-packages), then the importers' direct
+ * dependencies, a direct dependency taking the place of a workspace package of its name; then packages by
+ * the depth pnpm's lockfile walker assigns (a depth-first walk that visits each package once, so a package
+ * can land deeper than its shortest path), ties broken by depPath; each package offers its children in
+ * lockfile order. A hoisted workspace package keeps its name against any later package: pnpm links both
+ * and replaces a link into the virtual store with the workspace's.
  */
 function hoistDependencies(
   graph: Graph,
@@ -249,65 +253,74 @@ function hoistDependencies(
     }
     return out;
   };
-  const nodes: { id: string; depth: number; children: Dependency[] }[] = [];
+  /** A name offered for hoisting: a package (`id`) or a workspace folder (`workspace`). */
+  type Child = { alias: string; id?: string; workspace?: string };
+  const nodes: { id: string; depth: number; children: Child[] }[] = [];
   const visit = (ids: string[], depth: number) => {
     const next: string[][] = [];
     for (const id of ids) {
       const children = graph.packages.get(id)!.dependencies.filter(isPackage);
-      nodes.push({ id, depth, children });
+      nodes.push({ id, depth, children: children.map((d) => ({ alias: d.alias, id: d.target.id })) });
       next.push(step(children.map((d) => d.target.id)));
     }
     for (const ids of next) visit(ids, depth + 1);
   };
+  const layout = options.layout ?? DEFAULT_LAYOUT;
+  const first = new Map<string, Child>();
+  if (layout.hoistWorkspacePackages) {
+    for (const importer of importers) {
+      const name = options.importerNames?.get(importer.path);
+      if (name) first.set(name, { alias: name, workspace: importer.path });
+    }
+  }
   const direct = importers.flatMap((i) => i.dependencies.filter(isPackage));
-  const first = new Map<string, Dependency>();
-  for (const dep of direct) if (!first.has(dep.alias)) first.set(dep.alias, dep);
+  const directSeen = new Set<string>();
+  for (const dep of direct) {
+    if (directSeen.has(dep.alias)) continue;
+    directSeen.add(dep.alias);
+    first.set(dep.alias, { alias: dep.alias, id: dep.target.id });
+  }
   nodes.push({ id: "", depth: -1, children: [...first.values()] });
   visit(step(direct.map((d) => d.target.id)), 0);
   nodes.sort((a, b) => a.depth - b.depth || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
-  const { hoistPattern, publicHoistPattern, alwaysMakeHoistDir, hoistsWorkspacesOverRootDeps } =
-    options.layout ??
-      DEFAULT_LAYOUT;
+  const { hoistPattern, publicHoistPattern, alwaysMakeHoistDir, hoistsWorkspacesOverRootDeps } = layout;
   const hoistTo = (alias: string) =>
     matchesPatterns(publicHoistPattern, alias)
       ? "node_modules"
       : matchesPatterns(hoistPattern, alias)
       ? "node_modules/.pnpm/node_modules"
       : undefined;
-  // pnpm 11+ makes the private hoisting folder whenever hoisting is on, even if the public pattern took all.
-  if (hoistPattern.length > 0 && alwaysMakeHoistDir) plan.dirs = ["node_modules/.pnpm/node_modules"];
   const root = graph.importers.find((i) => i.path === ".");
-  const taken = new Set(
-    (root?.dependencies ?? []).filter((d) => followsEdge(d, selection.walk)).map((d) =>
-      d.alias.toLowerCase()
-    ),
+  // pnpm 11+ does not count the root's link: dependencies here (they are not in its dependency graph).
+  const rootDeps = (root?.dependencies ?? []).filter((d) =>
+    followsEdge(d, selection.walk) && (!hoistsWorkspacesOverRootDeps || d.target.kind === "package")
   );
-  const hoisted = new Set<string>();
-  const hoist = (alias: string, modulesDir: string, target: string, id?: string) => {
-    hoisted.add(alias.toLowerCase());
-    plan.links.push({ path: `${modulesDir}/${alias}`, target });
-    // pnpm links the commands of hoisted packages, not of hoisted workspace folders (no id).
-    if (id) plan.bins.push({ binDir: `${modulesDir}/.bin`, pkgDir: target, id });
-  };
+  const taken = new Set(rootDeps.map((d) => d.alias.toLowerCase()));
+  const toWorkspace = new Set<string>();
+  let hoistedAny = false;
   for (const node of nodes) {
-    for (const dep of node.children) {
-      const modulesDir = hoistTo(dep.alias);
-      const alias = dep.alias.toLowerCase();
+    for (const child of node.children) {
+      const modulesDir = hoistTo(child.alias);
+      const alias = child.alias.toLowerCase();
       if (!modulesDir || taken.has(alias)) continue;
+      if (child.workspace !== undefined) {
+        // pnpm does not mark the name taken (the folder is no package of its graph), but its link wins.
+        toWorkspace.add(alias);
+        hoistedAny = true;
+        plan.links.push({ path: `${modulesDir}/${child.alias}`, target: child.workspace });
+        continue;
+      }
       taken.add(alias);
-      const id = (dep.target as { id: string }).id;
-      if (selection.install.has(id)) hoist(dep.alias, modulesDir, dirOf(id), id);
+      if (!selection.install.has(child.id!) || toWorkspace.has(alias)) continue;
+      hoistedAny = true;
+      plan.links.push({ path: `${modulesDir}/${child.alias}`, target: dirOf(child.id!) });
+      // pnpm links the commands of hoisted packages, not of hoisted workspace folders.
+      plan.bins.push({ binDir: `${modulesDir}/.bin`, pkgDir: dirOf(child.id!), id: child.id });
     }
   }
-  for (const importer of importers) {
-    const name = options.importerNames?.get(importer.path);
-    const modulesDir = name && hoistTo(name);
-    if (!name || !modulesDir) continue;
-    // In pnpm 11+ the root's own dependencies do not hide a workspace package here (it hoists `svelte` even
-    // when the root depends on it through link:); a package already hoisted under that name does.
-    const lower = name.toLowerCase();
-    if (hoisted.has(lower) || (!hoistsWorkspacesOverRootDeps && taken.has(lower))) continue;
-    hoist(name, modulesDir, importer.path);
+  // pnpm 11+ makes the private hoisting folder once anything was hoisted, even if only publicly.
+  if (hoistPattern.length > 0 && alwaysMakeHoistDir && hoistedAny) {
+    plan.dirs = ["node_modules/.pnpm/node_modules"];
   }
 }

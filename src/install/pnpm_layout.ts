@@ -13,6 +13,7 @@ import fs from "node:fs";
 import process from "node:process";
 import { parse } from "yaml";
 import { type Env, parseNpmrc } from "../fetch/npmrc.ts";
+import type { PnpmFolderHash } from "../lockfile/pnpm.ts";
 import { pinnedManager } from "./package_manager.ts";
 import { LAYOUT_SETTINGS, pnpmSettingsFiles } from "./pnpm_settings_files.ts";
 
@@ -24,13 +25,25 @@ export interface PnpmLayout {
   hoistPattern: string[];
   /** Names linked into the root node_modules; `["*"]` with shamefully-hoist. Default `[]` (pnpm 10+). */
   publicHoistPattern: string[];
-  /** pnpm 11+ makes node_modules/.pnpm/node_modules even when nothing lands there. */
+  /** Workspace packages are hoisted under their names (`hoist-workspace-packages`). Default true. */
+  hoistWorkspacePackages: boolean;
+  /** Folder names under node_modules/.pnpm longer than this are shortened (`virtual-store-dir-max-length`). */
+  virtualStoreDirMaxLength: number;
+  /** How folder names are shortened: pnpm 10+ sha256, pnpm 9 and older md5 in base32. */
+  folderHash: PnpmFolderHash;
+  /**
+   * pnpm 11+ makes node_modules/.pnpm/node_modules once anything is hoisted, even if only publicly (then it
+   * stays empty); older pnpm makes it only for what lands there.
+   */
   alwaysMakeHoistDir: boolean;
   /** pnpm 11+ links a package's own commands into its node_modules/.bin, next to its dependencies'. */
   linksOwnBins: boolean;
   /** pnpm 11+ links the commands of the required peers a direct dependency was resolved with (vitest -> vite). */
   linksPeerBins: boolean;
-  /** pnpm 11+ hoists a workspace package under its name even when the root depends on that name. */
+  /**
+   * pnpm 11+ hoists a workspace package under its name even when the root depends on that name through
+   * `link:` (the root's registry dependencies still hide it); older pnpm lets any root dependency hide it.
+   */
   hoistsWorkspacesOverRootDeps: boolean;
   /**
    * pnpm 11+ also skips an optional package whose own package.json rules this machine out; pnpm 10 and
@@ -46,6 +59,9 @@ export const DEFAULT_LAYOUT: PnpmLayout = {
   nodeLinker: "isolated",
   hoistPattern: ["*"],
   publicHoistPattern: [],
+  hoistWorkspacePackages: true,
+  virtualStoreDirMaxLength: 120,
+  folderHash: "sha256",
   alwaysMakeHoistDir: true,
   linksOwnBins: true,
   linksPeerBins: true,
@@ -110,7 +126,10 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
     }
   }
   const layout: PnpmLayout = { ...DEFAULT_LAYOUT, sources };
-  if (major !== undefined && major < 10) layout.publicHoistPattern = PNPM9_PUBLIC_HOIST_PATTERN;
+  if (major !== undefined && major < 10) {
+    layout.publicHoistPattern = PNPM9_PUBLIC_HOIST_PATTERN;
+    layout.folderHash = "md5-base32";
+  }
   if (major !== undefined && major < 11) {
     layout.alwaysMakeHoistDir = layout.linksOwnBins = layout.linksPeerBins = false;
     layout.hoistsWorkspacesOverRootDeps = layout.checksManifestPlatform = false;
@@ -121,6 +140,9 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
     layout.publicHoistPattern = patternList(settings.publicHoistPattern);
   }
   if (isFalse(settings.hoist)) layout.hoistPattern = [];
+  if (isFalse(settings.hoistWorkspacePackages)) layout.hoistWorkspacePackages = false;
+  const maxLength = Number(settings.virtualStoreDirMaxLength);
+  if (Number.isInteger(maxLength) && maxLength > 33) layout.virtualStoreDirMaxLength = maxLength;
   // shamefully-hoist decides the public pattern either way when it is set (as pnpm's config does).
   if (isTrue(settings.shamefullyHoist)) layout.publicHoistPattern = ["*"];
   else if (isFalse(settings.shamefullyHoist)) layout.publicHoistPattern = [];

@@ -32,6 +32,8 @@ export const LAYOUT_SETTINGS: Readonly<Record<string, string>> = {
   "hoist-pattern": "hoistPattern",
   "public-hoist-pattern": "publicHoistPattern",
   "shamefully-hoist": "shamefullyHoist",
+  "hoist-workspace-packages": "hoistWorkspacePackages",
+  "virtual-store-dir-max-length": "virtualStoreDirMaxLength",
 };
 
 /**

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { T } from "../../src/container/app.ts";
 import { install } from "../../src/install/install.ts";
 import { sri } from "../support/tarball.ts";
+import { base32 } from "../../src/lockfile/pnpm.ts";
 import { makeProject, tarballOf } from "./_support.ts";
 
 const spec = { name: "num", files: { "index.js": "module.exports = 1;\n" } };
@@ -18,9 +19,18 @@ const patch = `diff --git a/index.js b/index.js
  module.exports = 1;
 `;
 
-async function patchedProject(patchText = patch) {
+/** How the project records its patch: pnpm 10+ (sha256 hex) or pnpm 9 (md5 base32), and under which key. */
+interface PatchSetup {
+  hash?: (text: string) => string;
+  key?: string;
+}
+
+const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
+
+async function patchedProject(patchText = patch, setup: PatchSetup = {}) {
   const p = await makeProject([spec]);
-  const hash = createHash("sha256").update(patch).digest("hex");
+  // The lockfile's hash is of the patch as written (LF), whatever `patchText` now holds.
+  const hash = (setup.hash ?? sha256Hex)(patch);
   const integrity = sri(await tarballOf(spec));
   fs.rmSync(path.join(p.projectDir, "package-lock.json"));
   fs.writeFileSync(
@@ -31,7 +41,7 @@ async function patchedProject(patchText = patch) {
   fs.writeFileSync(path.join(p.projectDir, "patches/num.patch"), patchText);
   fs.writeFileSync(
     path.join(p.projectDir, "pnpm-workspace.yaml"),
-    "patchedDependencies:\n  num@1.0.0: patches/num.patch\n",
+    `patchedDependencies:\n  '${setup.key ?? "num@1.0.0"}': patches/num.patch\n`,
   );
   fs.writeFileSync(
     path.join(p.projectDir, "pnpm-lock.yaml"),
@@ -86,5 +96,26 @@ test("a patch file edited since the lockfile was written is an error that says t
     );
   } finally {
     await p.close();
+  }
+});
+
+test("pnpm 9's patch hashes (md5 in base32), CRLF patch files and range keys find their patch", async () => {
+  const installedText = async (p: Awaited<ReturnType<typeof patchedProject>>) => {
+    await install(p.c, { projectDir: p.projectDir, client: p.client });
+    return fs.readFileSync(path.join(p.projectDir, "node_modules/num/index.js"), "utf8");
+  };
+  const cases: [string, string, PatchSetup][] = [
+    ["pnpm 9", patch, { hash: (t) => base32(createHash("md5").update(t).digest()) }],
+    // A Windows checkout: pnpm hashes the text with CRLF made LF, so the lockfile still matches.
+    ["CRLF", patch.replaceAll("\n", "\r\n"), {}],
+    ["range key", patch, { key: "num@^1.0.0" }],
+  ];
+  for (const [label, text, setup] of cases) {
+    const p = await patchedProject(text, setup);
+    try {
+      assert.match(await installedText(p), /^\/\/ patched\r?\nmodule\.exports = 1;\r?\n$/, label);
+    } finally {
+      await p.close();
+    }
   }
 });

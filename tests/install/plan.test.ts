@@ -307,3 +307,110 @@ snapshots:
   assert.ok(!noOptional.has("node_modules/fsevents-like"));
   assert.ok(noOptional.has("node_modules/ms") && noOptional.has("node_modules/debug"));
 });
+
+const WORKSPACE_NAMED_MS = `lockfileVersion: '9.0'
+
+importers:
+
+  .:
+    dependencies:
+      debug:
+        specifier: 4.3.7
+        version: 4.3.7
+
+  packages/ms: {}
+
+packages:
+
+  debug@4.3.7:
+    resolution: {integrity: sha512-d}
+
+  ms@2.1.3:
+    resolution: {integrity: sha512-m}
+
+snapshots:
+
+  debug@4.3.7:
+    dependencies:
+      ms: 2.1.3
+
+  ms@2.1.3: {}
+`;
+
+test("isolated plan: workspace packages are offered for hoisting before any dependency's dependencies", () => {
+  // pnpm: .pnpm/node_modules/ms -> packages/ms, not debug's ms@2.1.3.
+  const graph = parsePnpmLockfile(WORKSPACE_NAMED_MS);
+  const selection = selectPackages(graph, { prod: false, platform: currentPlatform() });
+  const plan = (layout: IsolatedOptions["layout"]) =>
+    planIsolated(graph, selection, { importerNames: new Map([["packages/ms", "ms"]]), layout });
+  const hoistedMs = (p: ReturnType<typeof plan>) =>
+    p.links.filter((l) => l.path === "node_modules/.pnpm/node_modules/ms").map((l) => l.target);
+  assert.deepEqual(hoistedMs(plan(DEFAULT_LAYOUT)), ["packages/ms"]);
+  // hoist-workspace-packages=false: debug's ms takes the name.
+  assert.deepEqual(hoistedMs(plan({ ...DEFAULT_LAYOUT, hoistWorkspacePackages: false })), [
+    "node_modules/.pnpm/ms@2.1.3/node_modules/ms",
+  ]);
+});
+
+test("isolated plan: pnpm 11+ makes the hoisting folder only once something is hoisted", () => {
+  const graph = parsePnpmLockfile(`lockfileVersion: '9.0'
+
+importers:
+
+  .:
+    dependencies:
+      ms:
+        specifier: 2.1.3
+        version: 2.1.3
+
+packages:
+
+  ms@2.1.3:
+    resolution: {integrity: sha512-m}
+
+snapshots:
+
+  ms@2.1.3: {}
+`);
+  const selection = selectPackages(graph, { prod: false, platform: currentPlatform() });
+  assert.equal(planIsolated(graph, selection).dirs, undefined, "nothing to hoist: no empty folder");
+  const withDebug = parsePnpmLockfile(WORKSPACE_NAMED_MS);
+  const all = selectPackages(withDebug, { prod: false, platform: currentPlatform() });
+  // Everything hoisted publicly (shamefully-hoist): the private folder is still made, empty.
+  const plan = planIsolated(withDebug, all, { layout: { ...DEFAULT_LAYOUT, publicHoistPattern: ["*"] } });
+  assert.deepEqual(plan.dirs, ["node_modules/.pnpm/node_modules"]);
+  assert.ok(plan.links.some((l) => l.path === "node_modules/ms"));
+});
+
+test("isolated plan: folder names follow the pnpm version's hash and virtual-store-dir-max-length", () => {
+  const graph = parsePnpmLockfile(`lockfileVersion: '9.0'
+
+importers:
+
+  .:
+    dependencies:
+      JSONStream:
+        specifier: 1.3.5
+        version: 1.3.5
+
+packages:
+
+  JSONStream@1.3.5:
+    resolution: {integrity: sha512-j}
+
+snapshots:
+
+  JSONStream@1.3.5: {}
+`);
+  const selection = selectPackages(graph, { prod: false, platform: currentPlatform() });
+  const dir = (layout: IsolatedOptions["layout"]) =>
+    planIsolated(graph, selection, { layout }).placements[0].dir;
+  assert.equal(
+    dir({ ...DEFAULT_LAYOUT, folderHash: "md5-base32" }),
+    "node_modules/.pnpm/JSONStream@1.3.5_r3os6ifnv5rfzwtsmjig3b325i/node_modules/JSONStream",
+  );
+  assert.equal(
+    dir(DEFAULT_LAYOUT),
+    "node_modules/.pnpm/JSONStream@1.3.5_fb8f73c374dcf7070ffed90b688edabd/node_modules/JSONStream",
+  );
+});

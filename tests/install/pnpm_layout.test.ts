@@ -69,12 +69,26 @@ test("readPnpmLayout: .npmrc arrays and flags, pnpm-workspace.yaml wins, default
   assert.equal(old.checksManifestPlatform, false);
   assert.equal(old.linksPeerBins, false);
   assert.equal(old.hoistsWorkspacesOverRootDeps, false);
+  assert.equal(old.folderHash, "md5-base32", "pnpm 9 shortens folder names with md5 in base32");
+  const pnpm10 = project({ "package.json": JSON.stringify({ packageManager: "pnpm@10.34.9" }) });
+  assert.equal(readPnpmLayout(pnpm10.dir, pnpm10.env).folderHash, "sha256");
+
+  const settings = project({
+    "package.json": "{}",
+    "pnpm-workspace.yaml": "hoistWorkspacePackages: false\nvirtualStoreDirMaxLength: 60\n",
+  });
+  const set = readPnpmLayout(settings.dir, settings.env);
+  assert.equal(set.hoistWorkspacePackages, false);
+  assert.equal(set.virtualStoreDirMaxLength, 60);
 
   const plain = project({ "package.json": "{}" });
   assert.deepEqual(readPnpmLayout(plain.dir, plain.env), {
     nodeLinker: "isolated",
     hoistPattern: ["*"],
     publicHoistPattern: [],
+    hoistWorkspacePackages: true,
+    virtualStoreDirMaxLength: 120,
+    folderHash: "sha256",
     alwaysMakeHoistDir: true,
     linksOwnBins: true,
     linksPeerBins: true,
@@ -82,7 +96,9 @@ test("readPnpmLayout: .npmrc arrays and flags, pnpm-workspace.yaml wins, default
     checksManifestPlatform: true,
     sources: {},
   });
-  for (const p of [rc, both, user, pnpm11, pnpm9, plain]) fs.rmSync(p.dir, { recursive: true, force: true });
+  for (const p of [rc, both, user, pnpm11, pnpm9, pnpm10, settings, plain]) {
+    fs.rmSync(p.dir, { recursive: true, force: true });
+  }
 });
 
 test("a project that asks pnpm for another node-linker gets an error naming the setting and its file", () => {

@@ -113,6 +113,17 @@ test("pnpmDirName matches the folders pnpm created under node_modules/.pnpm", ()
     ["JSONStream@1.3.5", "JSONStream@1.3.5_fb8f73c374dcf7070ffed90b688edabd"],
   ];
   for (const [depPath, dir] of cases) assert.equal(pnpmDirName(depPath), dir);
+  // pnpm 9 shortened with an md5 in base32 (folders it made: JSONStream@1.3.5_r3os6ifnv5rfzwtsmjig3b325i).
+  assert.equal(
+    pnpmDirName("JSONStream@1.3.5", { hash: "md5-base32" }),
+    "JSONStream@1.3.5_r3os6ifnv5rfzwtsmjig3b325i",
+  );
+  const long9 = pnpmDirName(VITEST, { hash: "md5-base32" });
+  assert.equal(long9.length, 120);
+  assert.match(long9, /^vitest@4\.1\.7_@types\+node@20\.19\.17_.{59}_[a-z2-7]{26}$/);
+  // virtual-store-dir-max-length
+  const short = pnpmDirName("@tanstack/react-query@5.59.0(react@18.3.1)", { maxLength: 40 });
+  assert.match(short, /^@tansta_[0-9a-f]{32}$/);
   const names = [...svelte.packages.keys()].map((id) => pnpmDirName(id));
   assert.equal(new Set(names).size, names.length);
   assert.ok(names.every((n) => n.length <= 120 && !n.includes("/")));
