@@ -134,7 +134,8 @@ interface BinOwner {
 /**
  * Who gets each .bin entry when two packages offer the same command. "first": the first claim wins
  * (npm's order, which the hoisted plan reproduces). "pnpm": pnpm's rule: the package that owns the name
- * (`playwright` over `@playwright/test` for the command `playwright`), else the greater package name,
+ * (`playwright` over `@playwright/test` for the command `playwright`), else by package name (pnpm 10 and
+ * older: the greater; pnpm 11+: the lesser, so a workspace `tool` with a `tsc` command beats `typescript`),
  * else the greater version.
  *
  * @example
@@ -145,7 +146,7 @@ interface BinOwner {
  */
 export class BinClaims {
   readonly #owners = new Map<string, BinOwner>();
-  constructor(readonly rule: "first" | "pnpm" = "first") {}
+  constructor(readonly rule: "first" | "pnpm" = "first", readonly lesserNameWins = false) {}
 
   /** Whether the package at `pkgDir` should (re)write the entry `at` for command `cmd`. */
   claim(at: string, cmd: string, pkgDir: string): boolean {
@@ -172,7 +173,7 @@ export class BinClaims {
     }
     const owns = (o: BinOwner) => o.name === cmd || o.name!.endsWith(`/${cmd}`);
     if (owns(a) !== owns(b)) return owns(a);
-    if (a.name !== b.name) return a.name!.localeCompare(b.name!) > 0;
+    if (a.name !== b.name) return (a.name!.localeCompare(b.name!) > 0) !== this.lesserNameWins;
     return a.version!.localeCompare(b.version!, undefined, { numeric: true }) > 0;
   }
 }

@@ -45,6 +45,8 @@ export interface PnpmLayout {
    * `link:` (the root's registry dependencies still hide it); older pnpm lets any root dependency hide it.
    */
   hoistsWorkspacesOverRootDeps: boolean;
+  /** pnpm 11+ gives a command two packages offer (neither named after it) to the lesser package name. */
+  binConflictLesserName: boolean;
   /**
    * pnpm 11+ also skips an optional package whose own package.json rules this machine out; pnpm 10 and
    * older go by the lockfile alone, which omits libc (so they install musl builds on glibc).
@@ -66,6 +68,7 @@ export const DEFAULT_LAYOUT: PnpmLayout = {
   linksOwnBins: true,
   linksPeerBins: true,
   hoistsWorkspacesOverRootDeps: true,
+  binConflictLesserName: true,
   checksManifestPlatform: true,
   sources: {},
 };
@@ -132,7 +135,10 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
   }
   if (major !== undefined && major < 11) {
     layout.alwaysMakeHoistDir = layout.linksOwnBins = layout.linksPeerBins = false;
-    layout.hoistsWorkspacesOverRootDeps = layout.checksManifestPlatform = false;
+    layout.hoistsWorkspacesOverRootDeps =
+      layout.checksManifestPlatform =
+      layout.binConflictLesserName =
+        false;
   }
   if (typeof settings.nodeLinker === "string") layout.nodeLinker = settings.nodeLinker;
   if (settings.hoistPattern !== undefined) layout.hoistPattern = patternList(settings.hoistPattern);

@@ -391,7 +391,9 @@ export async function restore(
 
   // .bin links, from the row's manifest (or package.json on disk for linked folders). Claims are settled
   // in plan order first (who owns a command), then the links are created.
-  const claims = new BinClaims(graph.layout === "isolated" ? "pnpm" : "first");
+  const claims = pnpmLayout
+    ? new BinClaims("pnpm", pnpmLayout.binConflictLesserName)
+    : new BinClaims("first");
   const binLinks = new Map<string, string>();
   const bundledBins = planBundledBins(plan.placements, (id) => {
     const files = records.get(id)?.files;
