@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type LocatedLockfile, locateLockfile } from "../lockfile/locate.ts";
+import { localInputs, readOrEmpty } from "./local_inputs.ts";
 import { layoutLines, pnpmSettingsFiles } from "./pnpm_settings_files.ts";
 
 /** The file's name inside the root node_modules. */
@@ -84,20 +85,16 @@ export async function checkUpToDate(
   // package.json too: an edit there makes the lockfile stale, which the install then reports (a lockfile
   // without package.json installs as it is).
   const manifest = readOrEmpty(path.join(projectDir, "package.json"));
-  // A pnpm project's layout also follows its settings: pnpm-workspace.yaml, and the layout lines of .npmrc.
+  // A pnpm project's layout also follows its settings (pnpm-workspace.yaml, the layout lines of .npmrc),
+  // its patch files and the folders it copies.
   const settings = lock.name === "pnpm-lock.yaml"
-    ? pnpmSettingsFiles(projectDir).map((file) =>
-      file.endsWith(".yaml") ? readOrEmpty(file) : layoutLines(readOrEmpty(file))
-    ).join("\0")
+    ? [
+      ...pnpmSettingsFiles(projectDir).map((file) =>
+        file.endsWith(".yaml") ? readOrEmpty(file) : layoutLines(readOrEmpty(file))
+      ),
+      await localInputs(projectDir, lock.text),
+    ].join("\0")
     : "";
   const hash = await inputHash(`${lock.text}\0${manifest}\0${settings}`, options);
   return { lock, hash, upToDate: isUpToDate(projectDir, hash) };
-}
-
-function readOrEmpty(file: string): string {
-  try {
-    return fs.readFileSync(file, "utf8");
-  } catch {
-    return "";
-  }
 }

@@ -1,4 +1,4 @@
-/** pnpm patchedDependencies: applied to a private copy of the package, never to the store. */
+/** pnpm patchedDependencies (applied to a private copy of the package, never to the store), and the up-to-date check over patch files and copied folders. */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -117,5 +117,68 @@ test("pnpm 9's patch hashes (md5 in base32), CRLF patch files and range keys fin
     } finally {
       await p.close();
     }
+  }
+});
+
+test("an edited patch file or copied folder makes the next install redo the work, not report up to date", async () => {
+  const p = await patchedProject();
+  try {
+    await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.equal((await install(p.c, { projectDir: p.projectDir, client: p.client })).upToDate, true);
+    fs.writeFileSync(path.join(p.projectDir, "patches/num.patch"), patch.replace("// patched", "// edited"));
+    await assert.rejects(
+      install(p.c, { projectDir: p.projectDir, client: p.client }),
+      /num\.patch changed since the lockfile was written/,
+    );
+  } finally {
+    await p.close();
+  }
+
+  // A file: folder pnpm copies into node_modules (as it does injected workspace packages).
+  const q = await makeProject([]);
+  try {
+    const vendor = path.join(q.projectDir, "vendor/local");
+    fs.mkdirSync(vendor, { recursive: true });
+    fs.writeFileSync(path.join(vendor, "package.json"), JSON.stringify({ name: "local", version: "0.1.0" }));
+    fs.writeFileSync(path.join(vendor, "index.js"), "one\n");
+    fs.rmSync(path.join(q.projectDir, "package-lock.json"));
+    fs.writeFileSync(
+      path.join(q.projectDir, "package.json"),
+      JSON.stringify({ dependencies: { local: "file:vendor/local" } }),
+    );
+    fs.writeFileSync(
+      path.join(q.projectDir, "pnpm-lock.yaml"),
+      `lockfileVersion: '9.0'
+
+importers:
+
+  .:
+    dependencies:
+      local:
+        specifier: file:vendor/local
+        version: file:vendor/local
+
+packages:
+
+  local@file:vendor/local:
+    resolution: {directory: vendor/local, type: directory}
+    name: local
+    version: 0.1.0
+
+snapshots:
+
+  local@file:vendor/local: {}
+`,
+    );
+    const installed = path.join(q.projectDir, "node_modules/local/index.js");
+    await install(q.c, { projectDir: q.projectDir, client: q.client });
+    assert.equal(fs.readFileSync(installed, "utf8"), "one\n");
+    assert.equal((await install(q.c, { projectDir: q.projectDir, client: q.client })).upToDate, true);
+    fs.writeFileSync(path.join(vendor, "index.js"), "two, longer\n");
+    const again = await install(q.c, { projectDir: q.projectDir, client: q.client });
+    assert.equal(again.upToDate, false);
+    assert.equal(fs.readFileSync(installed, "utf8"), "two, longer\n");
+  } finally {
+    await q.close();
   }
 });
