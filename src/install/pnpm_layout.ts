@@ -15,7 +15,7 @@ import { parse } from "yaml";
 import { type Env, parseNpmrc } from "../fetch/npmrc.ts";
 import type { PnpmFolderHash } from "../lockfile/pnpm.ts";
 import { pinnedManager } from "./package_manager.ts";
-import { LAYOUT_SETTINGS, pnpmSettingsFiles } from "./pnpm_settings_files.ts";
+import { LAYOUT_SETTINGS, pnpmSettingsFiles, UNSUPPORTED_SETTINGS } from "./pnpm_settings_files.ts";
 
 /** The isolated layout a pnpm project gets. */
 export interface PnpmLayout {
@@ -54,6 +54,8 @@ export interface PnpmLayout {
   checksManifestPlatform: boolean;
   /** Where a setting came from, for messages: setting name -> file. */
   sources: Record<string, string>;
+  /** Settings silo does not implement that the project sets to something other than pnpm's default. */
+  unsupported: { setting: string; file: string; action: "refuse" | "ignore" }[];
 }
 
 /** pnpm's defaults, as the newest pnpm has them (pnpm 9 also hoisted `*eslint*` and `*prettier*` publicly). */
@@ -71,6 +73,7 @@ export const DEFAULT_LAYOUT: PnpmLayout = {
   binConflictLesserName: true,
   checksManifestPlatform: true,
   sources: {},
+  unsupported: [],
 };
 
 /** The public hoist pattern pnpm 9 and older used by default. */
@@ -119,6 +122,9 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
       for (const key of Object.values(LAYOUT_SETTINGS)) {
         if (yaml[key] !== undefined) set(key, yaml[key], file);
       }
+      for (const { name } of Object.values(UNSUPPORTED_SETTINGS)) {
+        if (yaml[name] !== undefined) set(name, yaml[name], file);
+      }
       continue;
     }
     const lists = new Map<string, string[]>();
@@ -127,8 +133,14 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
       if (lists.has(key)) set(name, lists.get(key), file);
       else if (values.has(key)) set(name, values.get(key), file);
     }
+    for (const [key, { name }] of Object.entries(UNSUPPORTED_SETTINGS)) {
+      if (values.has(key)) set(name, values.get(key), file);
+    }
   }
-  const layout: PnpmLayout = { ...DEFAULT_LAYOUT, sources };
+  const unsupported = Object.values(UNSUPPORTED_SETTINGS).filter(({ name }) =>
+    settings[name] !== undefined && !isDefault(name, settings[name])
+  ).map(({ name, action }) => ({ setting: name, file: sources[name], action }));
+  const layout: PnpmLayout = { ...DEFAULT_LAYOUT, sources, unsupported };
   if (major !== undefined && major < 10) {
     layout.publicHoistPattern = PNPM9_PUBLIC_HOIST_PATTERN;
     layout.folderHash = "md5-base32";
@@ -153,6 +165,23 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
   if (isTrue(settings.shamefullyHoist)) layout.publicHoistPattern = ["*"];
   else if (isFalse(settings.shamefullyHoist)) layout.publicHoistPattern = [];
   return layout;
+}
+
+/** Whether an unsupported setting's value is what pnpm does anyway (then silo's tree is right). */
+function isDefault(name: string, value: unknown): boolean {
+  const dir = typeof value === "string" ? value.replace(/^\.\//, "").replace(/\/+$/, "") : value;
+  switch (name) {
+    case "modulesDir":
+      return dir === "node_modules";
+    case "virtualStoreDir":
+      return dir === "node_modules/.pnpm";
+    case "enableModulesDir":
+      return !isFalse(value);
+    case "dedupeDirectDeps":
+      return !isTrue(value);
+    default:
+      return value === null || (typeof value === "object" && Object.keys(value).length === 0);
+  }
 }
 
 const isTrue = (v: unknown) => v === true || v === "true";
@@ -218,5 +247,31 @@ export function isolatedLayout(projectDir: string, env: Env = process.env): Pnpm
         "layout only. Install this project with pnpm, or remove the setting to get the isolated layout.",
     );
   }
+  const refused = layout.unsupported.find((u) => u.action === "refuse");
+  if (refused) {
+    throw new Error(
+      `${refused.file} sets ${refused.setting}; silo builds node_modules/.pnpm inside node_modules only, so the ` +
+        "tree would not be where this project expects it. Install this project with pnpm, or remove the setting.",
+    );
+  }
   return layout;
 }
+
+/**
+ * Warnings for the settings silo leaves aside on `layout` (its tree still serves this machine).
+ *
+ * @example
+ * ```ts ignore
+ * for (const w of ignoredSettingsWarnings(layout)) console.warn(w);
+ * ```
+ */
+export function ignoredSettingsWarnings(layout: PnpmLayout): string[] {
+  return layout.unsupported.filter((u) => u.action === "ignore").map((u) =>
+    `${u.file} sets ${u.setting}, which silo does not implement: ${IGNORED_BECAUSE[u.setting] ?? "ignored"}`
+  );
+}
+
+const IGNORED_BECAUSE: Record<string, string> = {
+  supportedArchitectures: "only packages for this machine are installed",
+  dedupeDirectDeps: "workspace projects keep links to the dependencies the root also has",
+};

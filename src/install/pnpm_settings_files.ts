@@ -37,6 +37,19 @@ export const LAYOUT_SETTINGS: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Settings that change where or what pnpm installs which silo does not implement (`.npmrc` name ->
+ * pnpm-workspace.yaml name), with what silo does about them: "refuse" when the tree would be somewhere else
+ * than the project expects it, "ignore" (with a warning) when silo's tree still serves this machine.
+ */
+export const UNSUPPORTED_SETTINGS: Readonly<Record<string, { name: string; action: "refuse" | "ignore" }>> = {
+  "modules-dir": { name: "modulesDir", action: "refuse" },
+  "virtual-store-dir": { name: "virtualStoreDir", action: "refuse" },
+  "enable-modules-dir": { name: "enableModulesDir", action: "refuse" },
+  "supported-architectures": { name: "supportedArchitectures", action: "ignore" },
+  "dedupe-direct-deps": { name: "dedupeDirectDeps", action: "ignore" },
+};
+
+/**
  * The lines of `.npmrc` text that set a layout setting (a token elsewhere in the file is no reason to
  * reinstall).
  *
@@ -49,6 +62,6 @@ export const LAYOUT_SETTINGS: Readonly<Record<string, string>> = {
 export function layoutLines(npmrc: string): string {
   return npmrc.split("\n").filter((line) => {
     const key = line.split("=")[0].trim().replace(/\[\]$/, "");
-    return key in LAYOUT_SETTINGS;
+    return key in LAYOUT_SETTINGS || key in UNSUPPORTED_SETTINGS;
   }).join("\n");
 }

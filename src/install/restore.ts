@@ -35,7 +35,7 @@ import {
 } from "./plan.ts";
 import { pinnedManager } from "./package_manager.ts";
 import { patchPackageTargets } from "./patch_package.ts";
-import { isolatedLayout } from "./pnpm_layout.ts";
+import { ignoredSettingsWarnings, isolatedLayout } from "./pnpm_layout.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
 import {
   hasLifecycle,
@@ -91,6 +91,7 @@ export async function restore(
     warn(`${id} does not support this platform (${why}); installing it anyway, as npm does`);
   }
   const pnpmLayout = graph.layout === "isolated" ? isolatedLayout(projectDir) : undefined;
+  for (const w of pnpmLayout ? ignoredSettingsWarnings(pnpmLayout) : []) warn(w);
   const plan: InstallPlan = pnpmLayout
     ? planIsolated(graph, selection, {
       importerNames: readImporterNames(projectDir, graph),

@@ -3,7 +3,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { isolatedLayout, matchesPatterns, readPnpmLayout } from "../../src/install/pnpm_layout.ts";
+import {
+  ignoredSettingsWarnings,
+  isolatedLayout,
+  matchesPatterns,
+  readPnpmLayout,
+} from "../../src/install/pnpm_layout.ts";
 import { checkUpToDate } from "../../src/install/state.ts";
 import { pinnedManager } from "../../src/install/package_manager.ts";
 import { scriptUserAgent } from "../../src/install/scripts.ts";
@@ -97,6 +102,7 @@ test("readPnpmLayout: .npmrc arrays and flags, pnpm-workspace.yaml wins, default
     binConflictLesserName: true,
     checksManifestPlatform: true,
     sources: {},
+    unsupported: [],
   });
   for (const p of [rc, both, user, pnpm11, pnpm9, pnpm10, settings, plain]) {
     fs.rmSync(p.dir, { recursive: true, force: true });
@@ -111,6 +117,32 @@ test("a project that asks pnpm for another node-linker gets an error naming the 
       e.message.includes(path.join(p.dir, "pnpm-workspace.yaml")) && e.message.includes('"hoisted"'),
   );
   fs.rmSync(p.dir, { recursive: true, force: true });
+});
+
+test("settings silo does not implement: a tree elsewhere is refused, the rest named in a warning, defaults pass", () => {
+  const moved = project({ ".npmrc": "modules-dir=deps\n", "package.json": "{}" });
+  assert.throws(
+    () => isolatedLayout(moved.dir, moved.env),
+    (e: Error) => e.message.startsWith(`${path.join(moved.dir, ".npmrc")} sets modulesDir;`),
+  );
+  const defaults = project({
+    "package.json": "{}",
+    "pnpm-workspace.yaml":
+      "virtualStoreDir: node_modules/.pnpm\nmodulesDir: ./node_modules/\ndedupeDirectDeps: false\n",
+  });
+  const plain = isolatedLayout(defaults.dir, defaults.env);
+  assert.deepEqual(ignoredSettingsWarnings(plain), []);
+  const arch = project({
+    "package.json": "{}",
+    "pnpm-workspace.yaml": "supportedArchitectures:\n  cpu: [current, arm64]\n",
+  });
+  assert.deepEqual(ignoredSettingsWarnings(isolatedLayout(arch.dir, arch.env)), [
+    `${
+      path.join(arch.dir, "pnpm-workspace.yaml")
+    } sets supportedArchitectures, which silo does not implement: ` +
+    "only packages for this machine are installed",
+  ]);
+  for (const p of [moved, defaults, arch]) fs.rmSync(p.dir, { recursive: true, force: true });
 });
 
 test("the up-to-date check sees a change to pnpm-workspace.yaml in a pnpm project", async () => {
