@@ -137,4 +137,12 @@ export interface Graph {
   file?: string;
   /** Non-fatal findings, e.g. registry packages without integrity. */
   warnings?: GraphWarning[];
+  /**
+   * pnpm: the settings the lockfile was made with, which `pnpm install --frozen-lockfile` compares with the
+   * project's: `overrides` (selector -> specifier) and the catalog entries it used (catalog -> name -> specifier).
+   */
+  recordedSettings?: {
+    overrides?: Record<string, string>;
+    catalogs?: Record<string, Record<string, string>>;
+  };
 }

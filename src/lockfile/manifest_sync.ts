@@ -8,6 +8,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { parse as parseYaml } from "yaml";
 import { LockfileError } from "./errors.ts";
 import type { Graph } from "./graph.ts";
 
@@ -56,22 +57,107 @@ export function findSpecifierMismatches(projectDir: string, graph: Graph): Speci
   return mismatches;
 }
 
+/**
+ * Where a pnpm project's `overrides` and catalogs differ from what its lockfile recorded, as sentences
+ * ("overrides: ms is 2.1.2 in pnpm-workspace.yaml but 2.1.3 in the lockfile"). pnpm reads overrides from
+ * pnpm-workspace.yaml and (pnpm 10 and older) package.json's `pnpm.overrides`; catalogs from
+ * pnpm-workspace.yaml's `catalog` (the default one) and `catalogs`. The lockfile lists only the catalog
+ * entries the projects use, so only those are compared. Overrides that refer to a dependency's version
+ * (`$name`) are recorded resolved and are left aside. Only certain drift is reported: a false alarm would
+ * stop an install pnpm makes.
+ */
+export function findSettingMismatches(projectDir: string, graph: Graph): string[] {
+  const recorded = graph.recordedSettings;
+  if (!recorded) return [];
+  const yaml = readYamlObject(path.join(projectDir, "pnpm-workspace.yaml"));
+  const manifest = readJsonObject(path.join(projectDir, "package.json"));
+  const pnpmField = (manifest.pnpm ?? {}) as Record<string, unknown>;
+  const found: string[] = [];
+  const overrides: Record<string, { spec: string; file: string }> = {};
+  for (
+    const [map, file] of [[pnpmField.overrides, "package.json"], [
+      yaml.overrides,
+      "pnpm-workspace.yaml",
+    ]] as const
+  ) {
+    for (const [key, spec] of Object.entries((map ?? {}) as Record<string, unknown>)) {
+      overrides[key] = { spec: String(spec), file };
+    }
+  }
+  // A recorded override nothing here configures may come from elsewhere (package.json `resolutions`), and
+  // package.json's own ones are not read by pnpm 11+: only contradictions, and new pnpm-workspace.yaml
+  // entries, are reported.
+  const lockOverrides = recorded.overrides ?? {};
+  for (const [key, mine] of Object.entries(overrides)) {
+    const theirs = lockOverrides[key];
+    if (mine.spec.startsWith("$") || mine.spec === theirs) continue;
+    if (theirs !== undefined) {
+      found.push(`overrides: ${key} is ${mine.spec} in ${mine.file} but ${theirs} in the lockfile`);
+    } else if (mine.file === "pnpm-workspace.yaml") {
+      found.push(`overrides: ${key}@${mine.spec} is in ${mine.file} but not in the lockfile`);
+    }
+  }
+  const catalogs = (yaml.catalogs ?? {}) as Record<string, Record<string, unknown>>;
+  const catalogOf = (name: string) => ({
+    ...(name === "default" ? yaml.catalog as object : {}),
+    ...catalogs[name],
+  });
+  for (const [name, entries] of Object.entries(recorded.catalogs ?? {})) {
+    const configured = catalogOf(name) as Record<string, unknown>;
+    for (const [dep, spec] of Object.entries(entries)) {
+      const mine = configured[dep] === undefined ? undefined : String(configured[dep]);
+      if (mine === spec) continue;
+      const label = name === "default" ? "the default catalog" : `catalog ${name}`;
+      found.push(
+        mine === undefined
+          ? `${label}: ${dep}@${spec} is in the lockfile but not in pnpm-workspace.yaml`
+          : `${label}: ${dep} is ${mine} in pnpm-workspace.yaml but ${spec} in the lockfile`,
+      );
+    }
+  }
+  return found;
+}
+
+function readYamlObject(file: string): Record<string, unknown> {
+  try {
+    const doc = parseYaml(fs.readFileSync(file, "utf8"));
+    return doc && typeof doc === "object" ? doc : {};
+  } catch {
+    return {}; // absent or unreadable: pnpm itself reports a malformed file
+  }
+}
+
+function readJsonObject(file: string): Record<string, unknown> {
+  try {
+    const doc = JSON.parse(fs.readFileSync(file, "utf8"));
+    return doc && typeof doc === "object" ? doc : {};
+  } catch {
+    return {};
+  }
+}
+
 /** Throw a {@linkcode LockfileError} listing the mismatches, when there are any. */
 export function assertLockfileInSync(projectDir: string, graph: Graph, lockfile: string): void {
-  const mismatches = findSpecifierMismatches(projectDir, graph);
-  if (mismatches.length === 0) return;
   const describe = (m: SpecifierMismatch) => {
     const where = m.importer === "." ? "package.json" : `${m.importer}/package.json`;
     if (m.lockfile === undefined) return `${m.name}@${m.manifest} is in ${where} but not in the lockfile`;
     if (m.manifest === undefined) return `${m.name}@${m.lockfile} is in the lockfile but not in ${where}`;
     return `${m.name} is ${m.manifest} in ${where} but ${m.lockfile} in the lockfile`;
   };
-  const shown = mismatches.slice(0, 10).map((m) => `  ${describe(m)}`).join("\n");
+  const mismatches = [
+    ...findSpecifierMismatches(projectDir, graph).map(describe),
+    ...findSettingMismatches(projectDir, graph),
+  ];
+  if (mismatches.length === 0) return;
+  const shown = mismatches.slice(0, 10).map((m) => `  ${m}`).join("\n");
   const more = mismatches.length > 10 ? `\n  ... and ${mismatches.length - 10} more` : "";
   const fix = graph.source === "pnpm-lock.yaml" ? "pnpm install" : "npm install";
+  const what = graph.source === "pnpm-lock.yaml"
+    ? "the project's package.json files and settings"
+    : "package.json";
   throw new LockfileError(
     lockfile,
-    `is out of date with package.json:\n${shown}${more}\n` +
+    `is out of date with ${what}:\n${shown}${more}\n` +
       `Run \`${fix}\` to update the lockfile (silo never changes it), then run silo install again.`,
   );
 }

@@ -35,7 +35,12 @@ export {
   type SkipReason,
 } from "./select.ts";
 export { readAllowedScripts } from "./scripts.ts";
-export { assertLockfileInSync, findSpecifierMismatches, type SpecifierMismatch } from "./manifest_sync.ts";
+export {
+  assertLockfileInSync,
+  findSettingMismatches,
+  findSpecifierMismatches,
+  type SpecifierMismatch,
+} from "./manifest_sync.ts";
 export { markDevOptional, reach, type Reached, type WalkOptions } from "./walk.ts";
 
 export { type LocatedLockfile, locateLockfile, LOCKFILE_NAMES } from "./locate.ts";

@@ -267,9 +267,27 @@ export function parsePnpmLockfile(text: string, file = "pnpm-lock.yaml"): Graph 
     allowedScripts: [],
     file,
     warnings,
+    recordedSettings: recordedSettings(lock),
   };
   markDevOptional(graph);
   return graph;
+}
+
+/** The lockfile's `overrides` and `catalogs` sections as plain specifier maps. */
+function recordedSettings(lock: Record<string, unknown>): Graph["recordedSettings"] {
+  const asStrings = (map: unknown) =>
+    Object.fromEntries(
+      Object.entries((map ?? {}) as Record<string, unknown>).map(([k, v]) => [
+        k,
+        String(typeof v === "object" && v !== null ? (v as { specifier?: unknown }).specifier : v),
+      ]),
+    );
+  const catalogs = Object.fromEntries(
+    Object.entries((lock.catalogs ?? {}) as Record<string, unknown>).map((
+      [name, entries],
+    ) => [name, asStrings(entries)]),
+  );
+  return { overrides: asStrings(lock.overrides), catalogs };
 }
 
 /** Parse YAML, reporting the first error with line and column; picks the main document. */

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { FIXTURES } from "./_fixtures.ts";
 import {
   assertLockfileInSync,
+  findSettingMismatches,
   findSpecifierMismatches,
   LockfileError,
   readLockfile,
@@ -137,4 +138,57 @@ ${MS_PACKAGES}`;
     1,
     "a changed peer range still is",
   );
+});
+
+test("pnpm-lock: changed overrides and catalog entries are drift, as pnpm --frozen-lockfile says", async () => {
+  const lock = `lockfileVersion: '9.0'
+
+catalogs:
+  default:
+    ms:
+      specifier: ^2.1.0
+      version: 2.1.3
+  old:
+    ms:
+      specifier: ^2.0.0
+      version: 2.1.3
+
+overrides:
+  ansi-regex: 5.0.1
+
+importers:
+
+  .:
+    dependencies:
+      ms:
+        specifier: 'catalog:'
+        version: 2.1.3
+
+${MS_PACKAGES}`;
+  const manifest = { name: "app", dependencies: { ms: "catalog:" } };
+  const inSync =
+    "catalog:\n  ms: ^2.1.0\n  unused: ^1.0.0\ncatalogs:\n  old:\n    ms: ^2.0.0\noverrides:\n  ansi-regex: 5.0.1\n";
+  const ok = project({ "package.json": manifest, "pnpm-lock.yaml": lock, "pnpm-workspace.yaml": inSync });
+  assert.deepEqual(findSettingMismatches(ok, await readLockfile(ok)), []);
+
+  const drifted = project({
+    "package.json": { ...manifest, pnpm: { overrides: { "ansi-regex": "5.0.1" } } },
+    "pnpm-lock.yaml": lock,
+    "pnpm-workspace.yaml":
+      "catalog:\n  ms: ^2.0.0\ncatalogs:\n  old: {}\noverrides:\n  ansi-regex: 6.0.1\n  new-one: 1.0.0\n",
+  });
+  const graph = await readLockfile(drifted);
+  assert.deepEqual(findSettingMismatches(drifted, graph), [
+    "overrides: ansi-regex is 6.0.1 in pnpm-workspace.yaml but 5.0.1 in the lockfile",
+    "overrides: new-one@1.0.0 is in pnpm-workspace.yaml but not in the lockfile",
+    "the default catalog: ms is ^2.0.0 in pnpm-workspace.yaml but ^2.1.0 in the lockfile",
+    "catalog old: ms@^2.0.0 is in the lockfile but not in pnpm-workspace.yaml",
+  ]);
+  assert.throws(
+    () => assertLockfileInSync(drifted, graph, path.join(drifted, "pnpm-lock.yaml")),
+    (e: Error) =>
+      e instanceof LockfileError && /overrides: ansi-regex is 6\.0\.1/.test(e.message) &&
+      e.message.includes("Run `pnpm install`"),
+  );
+  for (const dir of [ok, drifted]) fs.rmSync(dir, { recursive: true, force: true });
 });
