@@ -14,7 +14,7 @@ import { loadNpmConfig } from "../fetch/npmrc.ts";
 import { RegistryClient } from "../fetch/registry.ts";
 import type { PackageNode } from "../lockfile/graph.ts";
 import { parseLockfile, readAllowedScripts } from "../lockfile/mod.ts";
-import { assertLockfileInSync } from "../lockfile/manifest_sync.ts";
+import { addExcludedLinks, assertLockfileInSync } from "../lockfile/manifest_sync.ts";
 import { currentPlatform, platformMismatch } from "../lockfile/platform.ts";
 import { selectPackages } from "../lockfile/select.ts";
 import { chooseImporter, copyImporter } from "../link/mod.ts";
@@ -73,6 +73,7 @@ export async function restore(
     ? 0
     : options.workers ?? (graph.packages.size >= POOL_MIN_PACKAGES ? workerCount() : 0);
   using pool = workers > 0 ? WorkerPool.start(workers) : undefined;
+  addExcludedLinks(projectDir, graph);
   assertLockfileInSync(projectDir, graph, lock.file);
   graph.allowedScripts = await readAllowedScripts(projectDir);
   summary.layout = graph.layout;

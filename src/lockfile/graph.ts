@@ -144,5 +144,7 @@ export interface Graph {
   recordedSettings?: {
     overrides?: Record<string, string>;
     catalogs?: Record<string, Record<string, string>>;
+    /** `settings.excludeLinksFromLockfile`: the importers' `link:` dependencies are only in package.json. */
+    excludeLinksFromLockfile?: boolean;
   };
 }

@@ -136,6 +136,32 @@ function readJsonObject(file: string): Record<string, unknown> {
   }
 }
 
+/**
+ * A pnpm lockfile made with `excludeLinksFromLockfile` leaves the importers' `link:` dependencies out:
+ * pnpm links them from package.json. Add those edges (and their specifiers) to `graph`.
+ */
+export function addExcludedLinks(projectDir: string, graph: Graph): void {
+  if (!graph.recordedSettings?.excludeLinksFromLockfile) return;
+  for (const importer of graph.importers) {
+    const manifest = readJsonObject(path.join(projectDir, importer.path, "package.json"));
+    const have = new Set(importer.dependencies.map((d) => d.alias));
+    for (const field of FIELDS) {
+      for (const [alias, spec] of Object.entries((manifest[field] ?? {}) as Record<string, unknown>)) {
+        if (typeof spec !== "string" || !spec.startsWith("link:") || have.has(alias)) continue;
+        const target = path.posix.normalize(path.posix.join(importer.path, spec.slice(5))).replace(/\/$/, "");
+        importer.dependencies.push({
+          alias,
+          target: { kind: "link", path: target },
+          dev: field === "devDependencies",
+          optional: field === "optionalDependencies",
+        });
+        if (importer.specifiers) importer.specifiers[alias] = spec;
+        have.add(alias);
+      }
+    }
+  }
+}
+
 /** Throw a {@linkcode LockfileError} listing the mismatches, when there are any. */
 export function assertLockfileInSync(projectDir: string, graph: Graph, lockfile: string): void {
   const describe = (m: SpecifierMismatch) => {

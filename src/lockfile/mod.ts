@@ -36,6 +36,7 @@ export {
 } from "./select.ts";
 export { readAllowedScripts } from "./scripts.ts";
 export {
+  addExcludedLinks,
   assertLockfileInSync,
   findSettingMismatches,
   findSpecifierMismatches,

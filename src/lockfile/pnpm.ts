@@ -287,7 +287,12 @@ function recordedSettings(lock: Record<string, unknown>): Graph["recordedSetting
       [name, entries],
     ) => [name, asStrings(entries)]),
   );
-  return { overrides: asStrings(lock.overrides), catalogs };
+  const settings = (lock.settings ?? {}) as Record<string, unknown>;
+  return {
+    overrides: asStrings(lock.overrides),
+    catalogs,
+    excludeLinksFromLockfile: settings.excludeLinksFromLockfile === true,
+  };
 }
 
 /** Parse YAML, reporting the first error with line and column; picks the main document. */

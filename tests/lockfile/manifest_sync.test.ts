@@ -5,6 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { FIXTURES } from "./_fixtures.ts";
 import {
+  addExcludedLinks,
   assertLockfileInSync,
   findSettingMismatches,
   findSpecifierMismatches,
@@ -191,4 +192,32 @@ ${MS_PACKAGES}`;
       e.message.includes("Run `pnpm install`"),
   );
   for (const dir of [ok, drifted]) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("pnpm-lock with excludeLinksFromLockfile: the link: dependencies come from package.json, not a mismatch", async () => {
+  const dir = project({
+    "package.json": { name: "app", dependencies: { ms: "2.1.3", loc: "link:./vendor/loc" } },
+    "pnpm-lock.yaml": `lockfileVersion: '9.0'
+
+settings:
+  autoInstallPeers: true
+  excludeLinksFromLockfile: true
+
+importers:
+
+  .:
+    dependencies:
+      ms:
+        specifier: 2.1.3
+        version: 2.1.3
+
+${MS_PACKAGES}`,
+  });
+  const graph = await readLockfile(dir);
+  assert.equal(findSpecifierMismatches(dir, graph).length, 1, "without the links added, loc is missing");
+  addExcludedLinks(dir, graph);
+  assert.deepEqual(findSpecifierMismatches(dir, graph), []);
+  const loc = graph.importers[0].dependencies.find((d) => d.alias === "loc");
+  assert.deepEqual(loc?.target, { kind: "link", path: "vendor/loc" });
+  fs.rmSync(dir, { recursive: true, force: true });
 });
