@@ -169,19 +169,20 @@ function edges(
 ): Dependency[] {
   const wanted = new Map<string, { dev: boolean; optional: boolean }>();
   const peerMeta = entry.peerDependenciesMeta ?? {};
-  // Later kinds win for a name listed twice, the way npm reads a manifest: dependencies beat
-  // devDependencies, optionalDependencies beat dependencies; peers only fill gaps.
+  // Later kinds win for a name listed twice, in the order npm's Arborist loads them (Node#loadDeps):
+  // peers, dependencies, optionalDependencies, then (importers only) devDependencies, so a package in
+  // both dependencies and devDependencies is a dev dependency (--omit dev leaves it out).
   for (const name of Object.keys(entry.peerDependencies ?? {})) {
     wanted.set(name, { dev: false, optional: peerMeta[name]?.optional === true });
+  }
+  for (const name of Object.keys(entry.dependencies ?? {})) wanted.set(name, { dev: false, optional: false });
+  for (const name of Object.keys(entry.optionalDependencies ?? {})) {
+    wanted.set(name, { dev: false, optional: true });
   }
   if (importer) {
     for (const name of Object.keys(entry.devDependencies ?? {})) {
       wanted.set(name, { dev: true, optional: false });
     }
-  }
-  for (const name of Object.keys(entry.dependencies ?? {})) wanted.set(name, { dev: false, optional: false });
-  for (const name of Object.keys(entry.optionalDependencies ?? {})) {
-    wanted.set(name, { dev: false, optional: true });
   }
 
   const out: Dependency[] = [];

@@ -217,8 +217,8 @@ test("workspaces: source entries are importers, their links are directory nodes"
   ]]);
   const ws = g.importers[1];
   assert.deepEqual(ws.dependencies.map((d) => [d.alias, d.target, d.dev]), [
-    ["right", { kind: "package", id: "node_modules/right" }, true],
     ["left", { kind: "package", id: "packages/a/node_modules/left" }, false],
+    ["right", { kind: "package", id: "node_modules/right" }, true],
   ]);
   assert.deepEqual(g.packages.get("node_modules/a")!.resolution, { kind: "directory", path: "packages/a" });
   assert.equal(g.packages.get("node_modules/a")!.version, "1.0.0");
@@ -231,9 +231,14 @@ test("workspaces: source entries are importers, their links are directory nodes"
   assert.deepEqual(g.packages.get("packages/a/node_modules/left")!.bin, { left: "cli.js" });
 });
 
-test("dependency kinds: optional beats prod, prod beats dev, optional peers may be absent", () => {
+test("dependency kinds: dev beats optional and prod, optional beats prod (npm's load order), optional peers may be absent", () => {
   const g = parseNpmLockfile(lock({
-    "": { dependencies: { a: "1", b: "1" }, devDependencies: { a: "1" }, optionalDependencies: { b: "1" } },
+    "": {
+      dependencies: { a: "1", b: "1", c: "1" },
+      devDependencies: { a: "1", c: "1" },
+      optionalDependencies: { b: "1", c: "1" },
+    },
+    "node_modules/c": { version: "1.0.0", integrity: "sha512-c", dev: true },
     "node_modules/a": {
       version: "1.0.0",
       integrity: "sha512-a",
@@ -242,8 +247,10 @@ test("dependency kinds: optional beats prod, prod beats dev, optional peers may 
     },
     "node_modules/b": { version: "1.0.0", integrity: "sha512-b", devOptional: true },
   }));
-  assert.deepEqual(edge(g, ".", "a")?.dev, false);
+  // npm ci --omit dev leaves out a package listed in both dependencies and devDependencies.
+  assert.deepEqual(edge(g, ".", "a")?.dev, true);
   assert.deepEqual(edge(g, ".", "b")?.optional, true);
+  assert.deepEqual([edge(g, ".", "c")?.dev, edge(g, ".", "c")?.optional], [true, false]);
   const peers = g.packages.get("node_modules/a")!.dependencies;
   assert.deepEqual(peers.map((d) => d.alias), ["b"]);
   const b = g.packages.get("node_modules/b")!;
