@@ -71,17 +71,25 @@ export function planHoisted(graph: Graph, selection: Selection): InstallPlan {
   const ids = [...selection.install].sort((a, b) =>
     (graph.packages.get(a)!.location ?? a).localeCompare(graph.packages.get(b)!.location ?? b)
   );
+  // npm links the commands of linked folders (workspaces, file: folders) after the registry packages',
+  // and the first link made keeps a command name both offer.
+  const linkedBins: BinPlan[] = [];
   for (const id of ids) {
     const node = graph.packages.get(id)!;
     const location = node.location;
     if (!location) {
       throw new Error(`the lockfile gives ${node.name}@${node.version} no location; it cannot be placed`);
     }
+    const bin = { binDir: binDirOf(location), pkgDir: location, id };
     if (node.resolution.kind === "directory") {
       plan.links.push({ path: location, target: node.resolution.path });
-    } else plan.placements.push({ id, node, dir: location });
-    plan.bins.push({ binDir: binDirOf(location), pkgDir: location, id });
+      linkedBins.push(bin);
+    } else {
+      plan.placements.push({ id, node, dir: location });
+      plan.bins.push(bin);
+    }
   }
+  plan.bins.push(...linkedBins);
   // Bundled packages arrive inside their bundler's tarball; npm still links their commands. Their
   // package.json is read from disk once the bundler is in place (no id: no store row of their own).
   const placed = new Set(plan.placements.map((p) => p.dir));

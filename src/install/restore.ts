@@ -18,10 +18,11 @@ import { addExcludedLinks, assertLockfileInSync } from "../lockfile/manifest_syn
 import { currentPlatform, platformMismatch } from "../lockfile/platform.ts";
 import { selectPackages } from "../lockfile/select.ts";
 import { chooseImporter, copyImporter } from "../link/mod.ts";
-import type { PackageRecord } from "../store/index_db.ts";
+import type { FileMap, PackageManifest, PackageRecord } from "../store/index_db.ts";
 import { pidAlive } from "../store/leases.ts";
 import { filesPassFastPath } from "../store/verifier.ts";
-import { binsOf } from "../store/manifest.ts";
+import { type BinMap, binsOf } from "../store/manifest.ts";
+import { unixShebang } from "../store/executable_bins.ts";
 import { placedKeys, storeFilesIntact } from "./modified.ts";
 import { BinClaims, claimBins, type Imported, Materializer, MissingStoreFileError } from "./materialize.ts";
 import { POOL_MIN_PACKAGES, type Symlink, workerCount, WorkerPool, WorkerPoolBroken } from "./worker_pool.ts";
@@ -401,12 +402,23 @@ export async function restore(
     const files = records.get(id)?.files;
     return files && Object.keys(files);
   });
+  // npm ci takes commands from the lockfile's `bin`, which never lists `directories.bin`; pnpm reads it.
+  const expandsBinDir = graph.layout === "isolated";
+  /** Commands of linked folders (workspaces, file: folders): their files are the project's own. */
+  const linkedTargets = new Set<string>();
   for (const bin of [...plan.bins, ...bundledBins]) {
     const record = bin.id ? records.get(bin.id) : undefined;
+    // A linked folder: npm's link node, or pnpm's link: target (no id, outside node_modules). A bundled
+    // package (no id, inside its bundler's folder) is read from disk too, but its files are the store's.
+    const linked = !record &&
+      (bin.id
+        ? graph.packages.get(bin.id)?.resolution.kind === "directory"
+        : !bin.pkgDir.split("/").includes("node_modules"));
+    const fromDisk = linked || (!record && !bin.id);
     const bins = record
-      ? binsOf(record.manifest, () => record.files)
-      : !bin.id || graph.packages.get(bin.id)?.resolution.kind === "directory"
-      ? readBinsFromDisk(path.join(projectDir, bin.pkgDir))
+      ? existingBins(binsOf(record.manifest, expandsBinDir ? () => record.files : undefined), record.files)
+      : fromDisk
+      ? readBinsFromDisk(path.join(projectDir, bin.pkgDir), expandsBinDir)
       : undefined;
     if (!bins) continue;
     const owned = claimBins(
@@ -415,8 +427,14 @@ export async function restore(
       path.join(projectDir, bin.binDir),
       claims,
     );
-    for (const [at, target] of owned) binLinks.set(at, target);
+    for (const [at, target] of owned) {
+      binLinks.set(at, target);
+      if (linked) linkedTargets.add(target);
+    }
   }
+  // As npm and pnpm do, a linked folder's command file is made executable (and its `#!` line LF) in place:
+  // the store's files get this when stored, the project's own files only here.
+  for (const target of linkedTargets) makeRunnable(target);
   await makeSymlinks([...binLinks].map(([at, target]) => [target, at, "file"]));
   summary.bins = binLinks.size;
 
@@ -468,11 +486,53 @@ function moveAside(dir: string): string[] {
   return [aside, ...stale];
 }
 
-function readBinsFromDisk(dir: string) {
+/** The commands of the folder `dir` (a linked one, or a bundled package) whose files exist. */
+function readBinsFromDisk(dir: string, expandsBinDir: boolean): BinMap | undefined {
+  let manifest: PackageManifest;
   try {
-    return binsOf(JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")));
+    manifest = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
   } catch {
     return undefined;
+  }
+  const files = expandsBinDir && manifest.directories?.bin ? listFiles(dir) : undefined;
+  const bins = binsOf(manifest, files);
+  for (const [name, target] of Object.entries(bins)) {
+    if (!fs.statSync(path.join(dir, target), { throwIfNoEntry: false })?.isFile()) delete bins[name];
+  }
+  return bins;
+}
+
+/** Every file under `dir` (relative, posix), node_modules aside: a linked folder's `directories.bin`. */
+function listFiles(dir: string): FileMap {
+  const files: FileMap = {};
+  const walk = (at: string, rel: string) => {
+    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
+      if (entry.name === "node_modules") continue;
+      const name = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(path.join(at, entry.name), name);
+      else if (entry.isFile()) files[name] = { digest: "", mode: 0o644, size: 0, checkedAt: 0 };
+    }
+  };
+  walk(dir, "");
+  return files;
+}
+
+/** The commands whose file the package has: npm and pnpm skip one that names a missing file. */
+function existingBins(bins: BinMap, files: FileMap): BinMap {
+  for (const [name, target] of Object.entries(bins)) if (!files[target]) delete bins[name];
+  return bins;
+}
+
+/** Make the project's own command file `file` executable, with an LF `#!` line (npm's and pnpm's fixBin). */
+function makeRunnable(file: string): void {
+  try {
+    const mode = fs.statSync(file).mode & 0o7777;
+    const bytes = fs.readFileSync(file);
+    const fixed = unixShebang(bytes);
+    if (fixed) fs.writeFileSync(file, fixed);
+    if ((mode & 0o111) !== 0o111) fs.chmodSync(file, mode | 0o111);
+  } catch {
+    // A file we may not change (read-only checkout): the link is still made, as npm does.
   }
 }
 

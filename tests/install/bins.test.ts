@@ -1,0 +1,52 @@
+/** .bin entries as npm ci makes them: which package gets a command, and which commands exist at all. */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { install } from "../../src/install/install.ts";
+import { makeProject } from "./_support.ts";
+
+test("npm layout: registry commands beat a linked folder's, directories.bin and missing files give none, linked command files become runnable", async () => {
+  const p = await makeProject([
+    { name: "semver-like", files: { "bin.js": "#!/usr/bin/env node\n" }, bin: { semver: "bin.js" } },
+    // Only directories.bin: npm ci links nothing (the lockfile's entry has no `bin`).
+    { name: "dir-bins", files: { "bin/one": "#!/bin/sh\n" }, manifest: { directories: { bin: "bin" } } },
+    { name: "ghost", files: { "index.js": "" }, bin: { ghost: "bin/nope.js", real: "index.js" } },
+  ]);
+  try {
+    // A file: folder that offers `semver` too, and a command of its own whose file is 0644 with a CRLF `#!`.
+    const tool = path.join(p.projectDir, "a-tool");
+    fs.mkdirSync(tool);
+    const manifest = { name: "a-tool", version: "1.0.0", bin: { semver: "cli.js", "a-tool": "run.js" } };
+    fs.writeFileSync(path.join(tool, "package.json"), JSON.stringify(manifest));
+    fs.writeFileSync(path.join(tool, "cli.js"), "#!/usr/bin/env node\n");
+    fs.writeFileSync(path.join(tool, "run.js"), "#!/usr/bin/env node\r\nconsole.log(1)\r\n", { mode: 0o644 });
+    const lockFile = path.join(p.projectDir, "package-lock.json");
+    const lock = JSON.parse(fs.readFileSync(lockFile, "utf8"));
+    lock.packages[""].dependencies["a-tool"] = "file:a-tool";
+    lock.packages["node_modules/a-tool"] = { resolved: "a-tool", link: true };
+    lock.packages["a-tool"] = { name: "a-tool", version: "1.0.0", bin: manifest.bin };
+    fs.writeFileSync(lockFile, JSON.stringify(lock));
+    const pkg = JSON.parse(fs.readFileSync(path.join(p.projectDir, "package.json"), "utf8"));
+    pkg.dependencies["a-tool"] = "file:a-tool";
+    fs.writeFileSync(path.join(p.projectDir, "package.json"), JSON.stringify(pkg));
+
+    await install(p.c, { projectDir: p.projectDir, client: p.client });
+    const bin = path.join(p.projectDir, "node_modules", ".bin");
+    assert.deepEqual(fs.readdirSync(bin).sort(), ["a-tool", "real", "semver"]);
+    assert.equal(
+      fs.readlinkSync(path.join(bin, "semver")),
+      "../semver-like/bin.js",
+      "the registry package keeps it",
+    );
+    const run = path.join(tool, "run.js");
+    assert.equal(fs.statSync(run).mode & 0o111, 0o111, "the linked folder's command file is executable");
+    assert.equal(
+      fs.readFileSync(run, "utf8"),
+      "#!/usr/bin/env node\nconsole.log(1)\r\n",
+      "with an LF #! line",
+    );
+  } finally {
+    await p.close();
+  }
+});
