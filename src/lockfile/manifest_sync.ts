@@ -8,9 +8,10 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import semver from "semver";
 import { parse as parseYaml } from "yaml";
 import { LockfileError } from "./errors.ts";
-import type { Graph } from "./graph.ts";
+import type { Graph, Importer } from "./graph.ts";
 
 /** One dependency on which package.json and the lockfile disagree. */
 export interface SpecifierMismatch {
@@ -49,12 +50,30 @@ export function findSpecifierMismatches(projectDir: string, graph: Graph): Speci
       if (wanted[name] === undefined && peers[name] !== undefined && String(peers[name]) === locked[name]) {
         continue;
       }
-      if (wanted[name] !== locked[name]) {
-        mismatches.push({ importer: importer.path, name, manifest: wanted[name], lockfile: locked[name] });
+      if (wanted[name] === locked[name]) continue;
+      // npm ci accepts a changed range its locked version still satisfies; pnpm compares the text.
+      if (graph.source === "package-lock.json" && lockedSatisfies(graph, importer, name, wanted[name])) {
+        continue;
       }
+      mismatches.push({ importer: importer.path, name, manifest: wanted[name], lockfile: locked[name] });
     }
   }
   return mismatches;
+}
+
+/** Whether the package the importer's `name` edge resolves to satisfies `spec` (a range, or `npm:pkg@range`). */
+function lockedSatisfies(graph: Graph, importer: Importer, name: string, spec: string | undefined): boolean {
+  const target = importer.dependencies.find((d) => d.alias === name)?.target;
+  const node = target?.kind === "package" ? graph.packages.get(target.id) : undefined;
+  if (!node || spec === undefined) return false;
+  let range = spec;
+  if (spec.startsWith("npm:")) {
+    const at = spec.lastIndexOf("@");
+    if (at <= 4 || spec.slice(4, at) !== node.name) return false;
+    range = spec.slice(at + 1);
+  }
+  return semver.validRange(range) !== null &&
+    semver.satisfies(node.version, range, { includePrerelease: false });
 }
 
 /**

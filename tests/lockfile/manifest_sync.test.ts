@@ -69,6 +69,24 @@ test("package-lock: package.json in sync passes; a changed, added or removed dep
   );
 });
 
+test("package-lock: a changed range the locked version still satisfies passes, as npm ci accepts it", async () => {
+  const dir = project({
+    "package.json": { dependencies: { ms: "~2.1.0" }, devDependencies: { "is-number": ">=7" } },
+    "package-lock.json": npmLock({ ms: "^2.1.3" }, { "is-number": "7.0.0" }),
+  });
+  assert.deepEqual(findSpecifierMismatches(dir, await readLockfile(dir)), []);
+  const alias = project({
+    "package.json": {
+      dependencies: { ms: "npm:other@^2" },
+      devDependencies: { "is-number": "npm:is-number@^7" },
+    },
+    "package-lock.json": npmLock({ ms: "^2.1.3" }, { "is-number": "7.0.0" }),
+  });
+  // An alias must name the locked package: ms@2.1.3 is not other@^2.
+  assert.deepEqual(findSpecifierMismatches(alias, await readLockfile(alias)).map((m) => m.name), ["ms"]);
+  for (const d of [dir, alias]) fs.rmSync(d, { recursive: true, force: true });
+});
+
 test("pnpm-lock: every importer's package.json is compared, workspaces included", async () => {
   const lock = `lockfileVersion: '9.0'
 
