@@ -97,6 +97,8 @@ export class PackageFetcher {
   /** The stored package, when the index has it (no I/O beyond one row read). */
   lookup(node: PackageNode): PackageRecord | undefined {
     if (node.resolution.kind === "directory") return undefined; // a folder may change: always re-read
+    // Stored unchecked for a project that passed --allow-missing-integrity: not for one that did not.
+    if (this.#unverifiable(node)) return undefined;
     const record = this.#store.index.get(this.keyOf(node));
     if (record) this.stats.hits++;
     return record;
@@ -122,6 +124,17 @@ export class PackageFetcher {
     const key = this.keyOf(node);
     const record = await this.#flights.run(key, () => this.#download(node, key, placeAt, (p) => placed = p));
     return { record, placed };
+  }
+
+  /** A download nothing can check (no integrity in the lockfile) that this install did not agree to trust. */
+  #unverifiable(node: PackageNode): boolean {
+    const r = node.resolution;
+    if (
+      this.#options.allowMissingIntegrity || (r.kind !== "registry" && r.kind !== "tarball") || r.integrity
+    ) {
+      return false;
+    }
+    return r.kind === "registry" || /^https?:\/\//i.test(r.url); // a local .tgz is the project's own file
   }
 
   /** Download (or join the download of) `node`, bypassing the index: a row whose files went missing. */
@@ -204,11 +217,11 @@ export class PackageFetcher {
         `${label} is not in the store and --offline forbids downloading it; run once without --offline`,
       );
     }
-    if (!r.integrity && !this.#options.allowMissingIntegrity) {
+    if (this.#unverifiable(node)) {
       throw new FetchError(
         `${label}: the lockfile records no integrity for this package, so silo cannot check what the registry serves. ` +
-          "Regenerate the lockfile (npm install --package-lock-only, or pnpm install --lockfile-only), " +
-          "or pass --allow-missing-integrity to trust the download as it is.",
+          "Pass --allow-missing-integrity to trust the download as it is. To record one, reinstall the package " +
+          "with your package manager (updating only the lockfile keeps an entry's missing integrity).",
       );
     }
     const url = r.kind === "tarball" ? r.url : this.#client.tarballUrl(node.name, node.version, r.tarball);

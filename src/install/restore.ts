@@ -224,7 +224,11 @@ export async function restore(
     }
     const runs = !options.ignoreScripts && allowed.has(placement.node.name) &&
       hasLifecycle(record.manifest.scripts);
-    if (!runs && (placement.node.hasInstallScript || hasLifecycle(record.manifest.scripts))) {
+    // Under --ignore-scripts nothing runs by request: no list of what --allow-scripts could allow.
+    if (
+      !runs && !options.ignoreScripts &&
+      (placement.node.hasInstallScript || hasLifecycle(record.manifest.scripts))
+    ) {
       scriptsSkipped.add(placement.node.name);
     }
     const patchHash = patchHashOf(placement.id);

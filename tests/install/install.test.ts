@@ -208,6 +208,9 @@ test("lifecycle scripts do not run unless allowed, and are reported as skipped",
     assert.equal(summary.scriptsRun, 0);
     assert.equal(fs.existsSync(path.join(p.projectDir, "order.log")), false);
     assert.equal(fs.existsSync(nm(p.projectDir, "zdep", "built.txt")), false);
+    // --ignore-scripts: nothing runs by request, so nothing is listed as something to allow.
+    const ignored = await install(p.c, { projectDir: p.projectDir, client: p.client, ignoreScripts: true });
+    assert.deepEqual(ignored.scriptsSkipped, []);
   } finally {
     await p.close();
   }

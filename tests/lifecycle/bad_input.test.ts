@@ -176,6 +176,11 @@ test(
     const allowed = await runSilo([...s.args, "--allow-missing-integrity"]);
     assert.equal(allowed.code, 0, allowed.stderr);
     assert.ok(fs.existsSync(path.join(s.project, "node_modules/good/package.json")));
+    // The unchecked copy now in the store is no way around the refusal for an install without the flag.
+    fs.rmSync(path.join(s.project, "node_modules"), { recursive: true, force: true });
+    const again = await runSilo(s.args);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /good@1\.0\.0: the lockfile records no integrity/);
     await s.done();
   },
 );
