@@ -15,6 +15,7 @@ import { RegistryClient } from "../fetch/registry.ts";
 import type { PackageNode } from "../lockfile/graph.ts";
 import { parseLockfile, readAllowedScripts } from "../lockfile/mod.ts";
 import { addExcludedLinks, assertLockfileInSync } from "../lockfile/manifest_sync.ts";
+import { LockfileError } from "../lockfile/errors.ts";
 import { currentPlatform, platformMismatch } from "../lockfile/platform.ts";
 import { selectPackages } from "../lockfile/select.ts";
 import { chooseImporter, copyImporter } from "../link/mod.ts";
@@ -89,8 +90,23 @@ export async function restore(
       summary.skipped.push({ id, reason: why.detail ?? why.reason });
     }
   }
-  for (const [id, why] of selection.platformMismatch) {
-    warn(`${id} does not support this platform (${why}); installing it anyway, as npm does`);
+  // A required package for another platform: npm ci stops (EBADPLATFORM) unless --force; pnpm warns.
+  const misfits = [...selection.platformMismatch];
+  if (graph.layout === "hoisted" && !options.force && misfits.length > 0) {
+    const [id, why] = misfits[0];
+    throw new LockfileError(
+      lock.file,
+      `${id} is required but does not support this platform (${why})${
+        misfits.length > 1 ? `, nor do ${misfits.length - 1} more` : ""
+      }; npm ci stops here too. Pass --force to install it anyway.`,
+    );
+  }
+  for (const [id, why] of misfits) {
+    warn(
+      `${id} does not support this platform (${why}); installing it anyway, as ${
+        graph.layout === "hoisted" ? "--force asks" : "pnpm does"
+      }`,
+    );
   }
   const pnpmLayout = graph.layout === "isolated" ? isolatedLayout(projectDir) : undefined;
   for (const w of pnpmLayout ? ignoredSettingsWarnings(pnpmLayout) : []) warn(w);

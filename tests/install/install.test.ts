@@ -76,6 +76,35 @@ test("an optional package whose own package.json rules this machine out is skipp
   }
 });
 
+test("a required package for another platform stops the install as npm ci does; --force installs it with a warning", async () => {
+  const p = await makeProject([{ name: "mac-only", files: { "index.js": "" } }]);
+  try {
+    const lockFile = path.join(p.projectDir, "package-lock.json");
+    const lock = JSON.parse(fs.readFileSync(lockFile, "utf8"));
+    lock.packages["node_modules/mac-only"].os = [`!${process.platform}`];
+    fs.writeFileSync(lockFile, JSON.stringify(lock));
+    await assert.rejects(
+      install(p.c, { projectDir: p.projectDir, client: p.client }),
+      /node_modules\/mac-only is required but does not support this platform \(os .*\); npm ci stops here too\. Pass --force/,
+    );
+    assert.equal(fs.existsSync(nm(p.projectDir, "mac-only")), false);
+    const warnings: string[] = [];
+    await install(p.c, {
+      projectDir: p.projectDir,
+      client: p.client,
+      force: true,
+      warn: (w) => warnings.push(w),
+    });
+    assert.ok(fs.existsSync(nm(p.projectDir, "mac-only", "index.js")));
+    assert.ok(
+      warnings.some((w) => /mac-only does not support this platform .* as --force asks/.test(w)),
+      warnings.join(),
+    );
+  } finally {
+    await p.close();
+  }
+});
+
 test("a second install is up to date and changes nothing; a deleted package folder is reinstalled", async () => {
   const p = await makeProject([
     { name: "a", files: { "index.js": "a" } },

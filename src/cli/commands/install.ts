@@ -33,7 +33,8 @@ Flags:
                               project's own (preinstall ... prepare of the root and workspace projects)
   --registry URL              registry to download from (overrides .npmrc)
   --concurrency N             parallel downloads (default 16)
-  --force                     reinstall even when node_modules is up to date
+  --force                     reinstall even when node_modules is up to date; install required
+                              packages for another platform (npm ci's --force)
   --no-verify-store-integrity link store files without checking them first (faster; an edited
                               store file is then spread instead of re-fetched)
   --dir DIR                   the project directory (default: the current one)
