@@ -21,6 +21,26 @@ export interface Imported {
   last?: string;
 }
 
+/**
+ * How a package's files are named in node_modules: as packed (pnpm, bun), or as npm unpacks them: pacote
+ * renames every `.gitignore` to `.npmignore` (npm publishes them the other way round), the later one in
+ * the tarball winning when both are there.
+ */
+export type FileNaming = "packed" | "npm";
+
+/**
+ * The path a packed file `rel` gets under `naming`.
+ *
+ * @example
+ * ```ts
+ * placedName("stubs/.gitignore", "npm"); // "stubs/.npmignore"
+ * ```
+ */
+export function placedName(rel: string, naming: FileNaming): string {
+  if (naming === "packed" || !(rel === ".gitignore" || rel.endsWith("/.gitignore"))) return rel;
+  return `${rel.slice(0, -".gitignore".length)}.npmignore`;
+}
+
 /** A store file named by the index is gone (verify --repair, gc, a hand edit): re-fetch the package. */
 export class MissingStoreFileError extends Error {
   constructor(readonly record: ImportableRecord, readonly file: string, options?: ErrorOptions) {
@@ -39,10 +59,12 @@ export class Materializer {
   readonly #dirs = new Set<string>();
   readonly #layout: StoreLayout;
   readonly #importer: FileImporter;
+  readonly #naming: FileNaming;
 
-  constructor(layout: StoreLayout, importer: FileImporter) {
+  constructor(layout: StoreLayout, importer: FileImporter, naming: FileNaming = "packed") {
     this.#layout = layout;
     this.#importer = importer;
+    this.#naming = naming;
   }
 
   /** The import method in use now (an auto importer may downgrade mid-install). */
@@ -98,7 +120,8 @@ export class Materializer {
   }
 
   /** The path of `rel` (a checked tar path) in the package folder `dir` (absolute), its folder made. */
-  fileIn(dir: string, rel: string): string {
+  fileIn(dir: string, packed: string): string {
+    const rel = placedName(packed, this.#naming);
     // `dir` is absolute and normalized, `rel` has no "..", no empty segments: plain concatenation, not
     // path.join, on this per-file path.
     const slash = rel.lastIndexOf("/");

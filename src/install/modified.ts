@@ -21,6 +21,7 @@ import type { PackageRecord, StoreIndex } from "../store/index_db.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { ProjectRegistry } from "../store/projects.ts";
 import { FAST_PATH_WINDOW_MS } from "../store/verifier.ts";
+import { type FileNaming, placedName } from "./materialize.ts";
 
 /**
  * Whether every store file of `record` is as the index recorded it, for a hit whose files failed
@@ -121,6 +122,7 @@ export function projectStatus(deps: StatusDeps, projectDir: string): StatusRepor
   };
   if (!project) return report;
   const installedAt = project.lastUsed;
+  const naming: FileNaming = project.lockfile === "pnpm-lock.yaml" ? "packed" : "npm";
   const dirs = Object.keys(project.packages).sort();
   for (const dir of dirs) {
     const key = project.packages[dir];
@@ -132,7 +134,11 @@ export function projectStatus(deps: StatusDeps, projectDir: string): StatusRepor
     report.packages++;
     const files: ModifiedPackage["files"] = [];
     let storeAffected = false;
-    for (const [rel, entry] of Object.entries(record.files)) {
+    // Under npm's naming two packed files can land on one path (.npmignore): the later one is there.
+    const placed = new Map(
+      Object.entries(record.files).map(([rel, entry]) => [placedName(rel, naming), entry]),
+    );
+    for (const [rel, entry] of placed) {
       report.files++;
       const file = path.join(project.path, dir, rel);
       const st = fs.lstatSync(file, { throwIfNoEntry: false });

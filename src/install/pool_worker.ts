@@ -12,7 +12,7 @@ import type { Libc } from "../runtime/types.ts";
 import { StoreLayout } from "../store/layout.ts";
 import { packFiles, unpackFiles } from "../store/packed_files.ts";
 import { filesPassFastPath } from "../store/verifier.ts";
-import { Materializer, MissingStoreFileError } from "./materialize.ts";
+import { type FileNaming, Materializer, MissingStoreFileError } from "./materialize.ts";
 import type { LinkJob, PoolReply, PoolRequest } from "./worker_pool.ts";
 import type { IngestResult, TarballError } from "../fetch/tar_ingest.ts";
 
@@ -33,7 +33,7 @@ scope.onmessage = ({ data }) => {
   switch (data.type) {
     case "init":
       hasherName = data.hasher;
-      ready = init(data.storeRoot, data.spec);
+      ready = init(data.storeRoot, data.spec, data.naming);
       return;
     case "ingest":
       // Unpacking awaits between chunks: links queued behind it wait, so one chain keeps replies in order.
@@ -95,12 +95,16 @@ async function loadIngester() {
     ingestTarball(job.tarball, cas, job.options, placer);
 }
 
-async function init(storeRoot: string, spec: Extract<PoolRequest, { type: "init" }>["spec"]): Promise<void> {
+async function init(
+  storeRoot: string,
+  spec: Extract<PoolRequest, { type: "init" }>["spec"],
+  naming: FileNaming,
+): Promise<void> {
   let libc: Libc | null = null;
   if (spec.method === "clone") libc = (await (await import("../runtime/mod.ts")).loadRuntime()).libc;
   layout = new StoreLayout(storeRoot);
   importer = importerFromSpec(spec, libc, (message) => scope.postMessage({ type: "warn", message }));
-  fsx = new Materializer(layout, importer);
+  fsx = new Materializer(layout, importer, naming);
 }
 
 function symlinks(job: Extract<PoolRequest, { type: "symlinks" }>): PoolReply {

@@ -25,7 +25,14 @@ import { filesPassFastPath } from "../store/verifier.ts";
 import { type BinMap, binsOf } from "../store/manifest.ts";
 import { unixShebang } from "../store/executable_bins.ts";
 import { placedKeys, storeFilesIntact } from "./modified.ts";
-import { BinClaims, claimBins, type Imported, Materializer, MissingStoreFileError } from "./materialize.ts";
+import {
+  BinClaims,
+  claimBins,
+  type FileNaming,
+  type Imported,
+  Materializer,
+  MissingStoreFileError,
+} from "./materialize.ts";
 import { POOL_MIN_PACKAGES, type Symlink, workerCount, WorkerPool, WorkerPoolBroken } from "./worker_pool.ts";
 import {
   type InstallPlan,
@@ -192,16 +199,18 @@ export async function restore(
     libc: c.get(T.runtime).libc,
     warn,
   });
+  const naming: FileNaming = graph.layout === "hoisted" ? "npm" : "packed";
   pool?.configure(
     layout.root,
     { method: importer.method, auto: (options.importMethod ?? "auto") === "auto" },
     c.get(T.hasher).name,
     warn,
+    naming,
   );
   const copier = copyImporter();
   const rewritten = options.ignoreScripts ? new Set<string>() : patchPackageTargets(projectDir);
   const allowed = new Set([...graph.allowedScripts, ...(options.allowScripts ?? [])]);
-  const fsx = new Materializer(layout, importer);
+  const fsx = new Materializer(layout, importer, naming);
   const records = new Map<string, PackageRecord>();
   /** Per placed package, the file imported last: it exists only once the folder is complete. */
   const lastFiles = new Map<string, string>();

@@ -26,11 +26,11 @@ import {
 } from "../fetch/tar_ingest.ts";
 import { TransientFetchError } from "../fetch/errors.ts";
 import { fileCountOf, packedFilesOf, withPackedFiles } from "../store/packed_files.ts";
-import type { ImportableRecord, Imported } from "./materialize.ts";
+import type { FileNaming, ImportableRecord, Imported } from "./materialize.ts";
 
 /** Main thread -> worker. */
 export type PoolRequest =
-  | { type: "init"; storeRoot: string; spec: ImporterSpec; hasher: Hasher["name"] }
+  | { type: "init"; storeRoot: string; spec: ImporterSpec; hasher: Hasher["name"]; naming: FileNaming }
   | { type: "link"; jobs: LinkJob[] }
   | { type: "symlinks"; id: number; links: Symlink[] }
   | { type: "ingest"; id: number; tarball: Uint8Array; options: IngestOptions };
@@ -197,19 +197,20 @@ export class WorkerPool {
   }
 
   /**
-   * Tell the workers where the store is, how to import and which hasher to store with; their warnings go
-   * to `warn`.
+   * Tell the workers where the store is, how to import, which hasher to store with and how files are named
+   * in node_modules; their warnings go to `warn`.
    */
   configure(
     storeRoot: string,
     spec: ImporterSpec,
     hasher: Hasher["name"],
     warn: (message: string) => void,
+    naming: FileNaming = "packed",
   ): void {
     this.#warn = warn;
     this.method = spec.method;
     for (const w of this.#workers) {
-      w.postMessage({ type: "init", storeRoot, spec, hasher } satisfies PoolRequest);
+      w.postMessage({ type: "init", storeRoot, spec, hasher, naming } satisfies PoolRequest);
     }
   }
 

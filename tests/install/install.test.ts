@@ -10,6 +10,7 @@ import { test } from "node:test";
 import { T } from "../../src/container/app.ts";
 import { install } from "../../src/install/install.ts";
 import { patchPackageTargets } from "../../src/install/patch_package.ts";
+import { projectStatus } from "../../src/install/modified.ts";
 import { hardlinkImporter } from "../../src/link/mod.ts";
 import { sha512Hex } from "../support/tarball.ts";
 import { walkTree } from "../../scripts/compare-trees.ts";
@@ -100,6 +101,40 @@ test("a required package for another platform stops the install as npm ci does; 
       warnings.some((w) => /mac-only does not support this platform .* as --force asks/.test(w)),
       warnings.join(),
     );
+  } finally {
+    await p.close();
+  }
+});
+
+test("npm's layout names a packed .gitignore .npmignore, as npm unpacks it (the later one wins); status agrees", async () => {
+  const files = {
+    ".gitignore": "top\n",
+    "sub/.npmignore": "packed npmignore\n",
+    "sub/.gitignore": "later\n",
+  };
+  const p = await makeProject([{ name: "ign", files }]);
+  try {
+    for (const workers of [1, 0]) { // cold on a worker (files placed while stored), then hot here
+      fs.rmSync(nm(p.projectDir), { recursive: true, force: true });
+      await install(p.c, { projectDir: p.projectDir, client: p.client, workers });
+      const dir = nm(p.projectDir, "ign");
+      assert.equal(fs.readFileSync(path.join(dir, ".npmignore"), "utf8"), "top\n", `workers: ${workers}`);
+      assert.equal(fs.readFileSync(path.join(dir, "sub/.npmignore"), "utf8"), "later\n");
+      assert.equal(fs.existsSync(path.join(dir, ".gitignore")), false);
+      assert.equal(fs.existsSync(path.join(dir, "sub/.gitignore")), false);
+      const status = projectStatus({
+        layout: p.c.get(T.layout),
+        index: p.c.get(T.index),
+        projects: p.c.get(T.projects),
+        hasher: p.c.get(T.hasher),
+      }, p.projectDir);
+      assert.deepEqual(status.modified, []);
+      assert.equal(
+        status.files,
+        3,
+        "package.json and the two ignore files, each with the packed file it came from",
+      );
+    }
   } finally {
     await p.close();
   }
