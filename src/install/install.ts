@@ -10,16 +10,22 @@ import type { RegistryClient } from "../fetch/registry.ts";
 import type { Graph } from "../lockfile/graph.ts";
 import type { FileImporter, RequestedMethod } from "../link/mod.ts";
 import { workspaceRootOf } from "../lockfile/locate.ts";
+import { readNpmSettings } from "./npm_settings.ts";
 import { checkUpToDate } from "./state.ts";
 
 /** What to install and how. */
 export interface InstallOptions {
   /** The project root (holds the lockfile). */
   projectDir: string;
-  /** Omit devDependencies. */
+  /** Omit devDependencies. Unset: as npm's `omit` setting says (.npmrc, `npm_config_omit`). */
   prod?: boolean;
-  /** Omit optional dependencies (and what only they need). */
+  /** Omit optional dependencies (and what only they need). Unset: as npm's `omit` setting says. */
   omitOptional?: boolean;
+  /**
+   * Peers are not dependencies (npm's `legacy-peer-deps`): in an npm lockfile, what only peer edges reach
+   * is left out, as `npm ci --legacy-peer-deps` does. Unset: as npm's setting says.
+   */
+  legacyPeerDeps?: boolean;
   /** Never download: everything must be in the store. */
   offline?: boolean;
   /** Download lockfile entries that record no integrity (otherwise they are an error). */
@@ -128,9 +134,18 @@ export async function install(
   if (projectDir !== asked) {
     options.warn?.(`installing the workspace at ${projectDir}, which ${asked} is part of`);
   }
+  // What the command line leaves unsaid, npm's settings decide (as npm ci reads them).
+  const npm = readNpmSettings(projectDir);
+  options = {
+    ...options,
+    prod: options.prod ?? npm.omit.includes("dev"),
+    omitOptional: options.omitOptional ?? npm.omit.includes("optional"),
+    legacyPeerDeps: options.legacyPeerDeps ?? npm.legacyPeerDeps,
+  };
   const { lock, hash, upToDate } = await checkUpToDate(projectDir, {
-    prod: !!options.prod,
-    omitOptional: !!options.omitOptional,
+    prod: options.prod,
+    omitOptional: options.omitOptional,
+    legacyPeerDeps: options.legacyPeerDeps,
     method: options.importMethod ?? "auto",
   });
   const summary: InstallSummary = {

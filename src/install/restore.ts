@@ -44,6 +44,7 @@ import {
 } from "./plan.ts";
 import { pinnedManager } from "./package_manager.ts";
 import { patchPackageTargets } from "./patch_package.ts";
+import { readNpmSettings } from "./npm_settings.ts";
 import { ignoredSettingsWarnings, isolatedLayout } from "./pnpm_layout.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
 import {
@@ -90,6 +91,7 @@ export async function restore(
   const selection = selectPackages(graph, {
     prod: !!options.prod,
     omitOptional: options.omitOptional,
+    legacyPeerDeps: options.legacyPeerDeps,
     platform,
   });
   for (const [id, why] of selection.skipped) {
@@ -113,6 +115,13 @@ export async function restore(
       `${id} does not support this platform (${why}); installing it anyway, as ${
         graph.layout === "hoisted" ? "--force asks" : "pnpm does"
       }`,
+    );
+  }
+  const strategy = graph.layout === "hoisted" ? readNpmSettings(projectDir).installStrategy : undefined;
+  if (strategy && strategy.value !== "hoisted") {
+    throw new Error(
+      `${strategy.from} sets install-strategy to "${strategy.value}"; silo builds npm's hoisted layout (the one ` +
+        "package-lock.json records) only. Install this project with npm, or remove the setting.",
     );
   }
   const pnpmLayout = graph.layout === "isolated" ? isolatedLayout(projectDir) : undefined;

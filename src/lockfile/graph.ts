@@ -37,6 +37,8 @@ export interface Dependency {
   dev: boolean;
   /** An optionalDependencies edge, or an optional peer. */
   optional: boolean;
+  /** Only a peerDependencies edge (npm lockfiles): not followed with `legacy-peer-deps`. */
+  peer?: true;
 }
 
 /** One package instance in the graph. */

@@ -167,13 +167,13 @@ function edges(
   importer: boolean,
   warnings: GraphWarning[],
 ): Dependency[] {
-  const wanted = new Map<string, { dev: boolean; optional: boolean }>();
+  const wanted = new Map<string, { dev: boolean; optional: boolean; peer?: true }>();
   const peerMeta = entry.peerDependenciesMeta ?? {};
   // Later kinds win for a name listed twice, in the order npm's Arborist loads them (Node#loadDeps):
   // peers, dependencies, optionalDependencies, then (importers only) devDependencies, so a package in
   // both dependencies and devDependencies is a dev dependency (--omit dev leaves it out).
   for (const name of Object.keys(entry.peerDependencies ?? {})) {
-    wanted.set(name, { dev: false, optional: peerMeta[name]?.optional === true });
+    wanted.set(name, { dev: false, optional: peerMeta[name]?.optional === true, peer: true });
   }
   for (const name of Object.keys(entry.dependencies ?? {})) wanted.set(name, { dev: false, optional: false });
   for (const name of Object.keys(entry.optionalDependencies ?? {})) {

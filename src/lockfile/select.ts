@@ -13,6 +13,8 @@ export interface SelectOptions {
   prod: boolean;
   /** Omit what only optional dependencies need (npm's `--omit=optional`, pnpm's `--no-optional`). */
   omitOptional?: boolean;
+  /** Peers are not dependencies (npm's `legacy-peer-deps`): what only a peer edge reaches is left out. */
+  legacyPeerDeps?: boolean;
   /** The platform to install for. */
   platform: Platform;
 }
@@ -73,9 +75,10 @@ export function selectPackages(graph: Graph, options: SelectOptions): Selection 
   const skipped = new Map<string, Skipped>();
   const platformMismatch_ = new Map<string, string>();
 
-  const walk = { prod, requiredOnly: !!options.omitOptional };
+  const legacyPeerDeps = !!options.legacyPeerDeps;
+  const walk = { prod, requiredOnly: !!options.omitOptional, legacyPeerDeps };
   const reached = reach(graph, walk).packages;
-  const required = reach(graph, { prod, requiredOnly: true }).packages;
+  const required = reach(graph, { prod, requiredOnly: true, legacyPeerDeps }).packages;
 
   // Optional packages that do not fit are skipped; required ones are kept and reported.
   const bad = new Set<string>();
@@ -113,8 +116,8 @@ export function selectPackages(graph: Graph, options: SelectOptions): Selection 
   }
 
   const final = reach(graph, bad.size > 0 ? { ...walk, skip: bad } : walk);
-  const all = prod ? reach(graph, {}).packages : reached;
-  const withOptional = options.omitOptional ? reach(graph, { prod }).packages : reached;
+  const all = prod ? reach(graph, { legacyPeerDeps }).packages : reached;
+  const withOptional = options.omitOptional ? reach(graph, { prod, legacyPeerDeps }).packages : reached;
   const install = new Set<string>();
   for (const node of graph.packages.values()) {
     const id = node.id;

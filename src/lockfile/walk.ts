@@ -12,6 +12,8 @@ export interface WalkOptions {
   prod?: boolean;
   /** Follow only non-optional edges. */
   requiredOnly?: boolean;
+  /** Do not follow peer edges (npm's `legacy-peer-deps`). */
+  legacyPeerDeps?: boolean;
   /** Package ids never entered (and not reported as reached). */
   skip?: ReadonlySet<string>;
 }
@@ -26,7 +28,8 @@ export interface WalkOptions {
  * ```
  */
 export function followsEdge(dep: Dependency, options: WalkOptions): boolean {
-  return !((options.prod && dep.dev) || (options.requiredOnly && dep.optional));
+  return !((options.prod && dep.dev) || (options.requiredOnly && dep.optional) ||
+    (options.legacyPeerDeps && dep.peer));
 }
 
 /** What a walk reached. */

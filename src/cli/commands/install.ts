@@ -18,12 +18,15 @@ with every file coming from the store.
 Flags:
   --prod, --production        omit devDependencies (the default when NODE_ENV=production, as in npm
                               and pnpm; --include dev installs them)
-  --omit dev|optional         omit devDependencies or optional dependencies (repeatable, npm's flag)
-  --include dev|optional      install them even if NODE_ENV or --omit says otherwise
+  --omit dev|optional         omit devDependencies or optional dependencies (repeatable, npm's flag;
+                              without it, npm's omit setting in .npmrc or npm_config_omit applies)
+  --include dev|optional      install them even if NODE_ENV, --omit or npm's settings say otherwise
   --no-optional               omit optional dependencies (pnpm's flag)
+  --legacy-peer-deps          npm lockfiles: leave out what only peer dependencies need, as npm ci
+                              --legacy-peer-deps does (also read from .npmrc)
   --offline                   use the store only; fail on anything not in it
   --frozen-lockfile           accepted for compatibility: silo never changes the lockfile
-  --no-audit, --no-fund, --prefer-offline, --legacy-peer-deps, --strict-peer-dependencies,
+  --no-audit, --no-fund, --prefer-offline, --strict-peer-dependencies,
   --loglevel L, --reporter R  accepted so npm and pnpm command lines work unchanged; they change nothing
                               (silo audits nothing, resolves nothing, and reads the store first)
   --allow-missing-integrity   download lockfile entries that record no integrity (unchecked)
@@ -78,7 +81,7 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
   if (!METHODS.includes(method)) {
     throw new UsageError(`--import-method must be one of ${METHODS.join(", ")}, not "${method}"`);
   }
-  const { omit, byNodeEnv } = omitted(values, ctx.env);
+  const flags = omitted(values, ctx.env);
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && !(concurrency >= 1)) {
     throw new UsageError(`--concurrency must be a positive number`);
@@ -101,15 +104,16 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
     out.write(`\r\x1b[2K${renderProgress(p, out.columns)}${p.phase === "done" ? "\r\x1b[2K" : ""}`);
   };
 
-  if (byNodeEnv) {
+  if (flags.byNodeEnv) {
     warn(
       "NODE_ENV=production: devDependencies are left out, as npm and pnpm do (--include dev installs them)",
     );
   }
   const summary = await install(() => ctx.container(), {
     projectDir: path.resolve(ctx.cwd, values.dir ?? "."),
-    prod: omit.has("dev"),
-    omitOptional: omit.has("optional"),
+    prod: omits("dev", flags),
+    omitOptional: omits("optional", flags),
+    legacyPeerDeps: values["legacy-peer-deps"] || undefined,
     offline: values.offline,
     allowMissingIntegrity: values["allow-missing-integrity"],
     importMethod: method as RequestedMethod,
@@ -152,7 +156,7 @@ function omitted(
     "no-optional"?: boolean;
   },
   env: Record<string, string | undefined>,
-): { omit: Set<string>; byNodeEnv: boolean } {
+): { omit: Set<string>; include: Set<string>; byNodeEnv: boolean } {
   const list = (flag: "omit" | "include") => {
     const names = (values[flag] ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
     for (const name of names) {
@@ -167,6 +171,12 @@ function omitted(
   const byNodeEnv = !omit.has("dev") && env.NODE_ENV === "production";
   if (byNodeEnv) omit.add("dev");
   if (values["no-optional"]) omit.add("optional");
-  for (const name of list("include")) omit.delete(name);
-  return { omit, byNodeEnv: byNodeEnv && omit.has("dev") };
+  const include = new Set(list("include"));
+  for (const name of include) omit.delete(name);
+  return { omit, include, byNodeEnv: byNodeEnv && omit.has("dev") };
+}
+
+/** What the command line says about leaving `kind` out: yes, no (--include), or nothing (npm's settings decide). */
+function omits(kind: string, flags: { omit: Set<string>; include: Set<string> }): boolean | undefined {
+  return flags.omit.has(kind) ? true : flags.include.has(kind) ? false : undefined;
 }
