@@ -172,13 +172,28 @@ export async function restore(
   // The project's own scripts: `preinstall` before anything changes (it may refuse the install, as
   // `npx only-allow pnpm` does), the rest after the dependencies' scripts and before the state is written
   // (a failed one makes the next install run them again).
-  const projectJobs = options.ignoreScripts ? [] : projectScriptJobs(
-    projectDir,
-    [...selection.importers].filter((p) =>
-      p !== "." && !graph.importers.find((i) => i.path === p)?.linkedOnly
-    )
-      .concat(selection.importers.has(".") ? ["."] : []),
-  );
+  // A linked `file:` folder is a dependency: its scripts run when allowed by name, like any dependency's,
+  // first (the projects depend on it); otherwise it is listed as skipped.
+  const allowed = new Set([...graph.allowedScripts, ...(options.allowScripts ?? [])]);
+  const scriptsSkipped = new Set<string>();
+  const linkedOnly = (p: string) => graph.importers.find((i) => i.path === p)?.linkedOnly === true;
+  const linkedJobs: ScriptJob[] = [];
+  for (
+    const job of options.ignoreScripts
+      ? []
+      : projectScriptJobs(projectDir, [...selection.importers].filter(linkedOnly))
+  ) {
+    if (allowed.has(job.name)) linkedJobs.push(job);
+    else scriptsSkipped.add(job.name);
+  }
+  const projectJobs = options.ignoreScripts ? [] : [
+    ...linkedJobs,
+    ...projectScriptJobs(
+      projectDir,
+      [...selection.importers].filter((p) => p !== "." && !linkedOnly(p))
+        .concat(selection.importers.has(".") ? ["."] : []),
+    ),
+  ];
   const scriptOptions = {
     env: { npm_config_user_agent: scriptUserAgent(lock.name, pinnedManager(projectDir)) },
     onStart: options.onScript &&
@@ -218,13 +233,11 @@ export async function restore(
   );
   const copier = copyImporter();
   const rewritten = options.ignoreScripts ? new Set<string>() : patchPackageTargets(projectDir);
-  const allowed = new Set([...graph.allowedScripts, ...(options.allowScripts ?? [])]);
   const fsx = new Materializer(layout, importer, naming);
   const records = new Map<string, PackageRecord>();
   /** Per placed package, the file imported last: it exists only once the folder is complete. */
   const lastFiles = new Map<string, string>();
   const scriptJobs: ScriptJob[] = [];
-  const scriptsSkipped = new Set<string>();
   let patchConfig: Map<string, string> | undefined;
 
   // Workers that cannot run (a runtime without them, a binary built without the worker) cost speed, not

@@ -1,4 +1,4 @@
-/** .bin entries as npm ci makes them: which package gets a command, and which commands exist at all. */
+/** Linked folders as npm ci treats them: which package gets a command, which commands exist, whose scripts run. */
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -46,6 +46,41 @@ test("npm layout: registry commands beat a linked folder's, directories.bin and 
       "#!/usr/bin/env node\nconsole.log(1)\r\n",
       "with an LF #! line",
     );
+  } finally {
+    await p.close();
+  }
+});
+
+test("a linked file: folder's own scripts run when allowed by name, like a dependency's, and are listed otherwise", async () => {
+  const p = await makeProject([{ name: "plain", files: { "index.js": "" } }]);
+  try {
+    const lib = path.join(p.projectDir, "lib");
+    fs.mkdirSync(lib);
+    fs.writeFileSync(
+      path.join(lib, "package.json"),
+      JSON.stringify({ name: "lib", version: "1.0.0", scripts: { postinstall: "echo built > built.txt" } }),
+    );
+    const lockFile = path.join(p.projectDir, "package-lock.json");
+    const lock = JSON.parse(fs.readFileSync(lockFile, "utf8"));
+    lock.packages[""].dependencies.lib = "file:lib";
+    lock.packages["node_modules/lib"] = { resolved: "lib", link: true };
+    lock.packages["lib"] = { name: "lib", version: "1.0.0", hasInstallScript: true };
+    fs.writeFileSync(lockFile, JSON.stringify(lock));
+    const pkg = JSON.parse(fs.readFileSync(path.join(p.projectDir, "package.json"), "utf8"));
+    pkg.dependencies.lib = "file:lib";
+    fs.writeFileSync(path.join(p.projectDir, "package.json"), JSON.stringify(pkg));
+
+    const first = await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.deepEqual(first.scriptsSkipped, ["lib"]);
+    assert.equal(fs.existsSync(path.join(lib, "built.txt")), false);
+    const allowed = await install(p.c, {
+      projectDir: p.projectDir,
+      client: p.client,
+      allowScripts: ["lib"],
+      force: true,
+    });
+    assert.deepEqual(allowed.scriptsSkipped, []);
+    assert.equal(fs.readFileSync(path.join(lib, "built.txt"), "utf8").trim(), "built");
   } finally {
     await p.close();
   }
