@@ -498,7 +498,12 @@ export async function restore(
 
   store.index.touch(new Set([...records.values()].map((r) => r.key)), Date.now());
   await removeAsides();
-  writeState(projectDir, { version: 1, inputHash: hash, sentinels: sentinelsOf(plan, records, lastFiles) });
+  // The .bin links too: a deleted command is as much a broken tree as a deleted package.
+  const sentinels = [
+    ...sentinelsOf(plan, records, lastFiles),
+    ...[...binLinks.keys()].map((at) => path.relative(projectDir, at)),
+  ];
+  writeState(projectDir, { version: 1, inputHash: hash, sentinels });
   c.get(T.projects).register({
     path: projectDir,
     lockfile: lock.name,

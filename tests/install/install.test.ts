@@ -140,7 +140,7 @@ test("npm's layout names a packed .gitignore .npmignore, as npm unpacks it (the 
   }
 });
 
-test("a second install is up to date and changes nothing; a deleted package folder is reinstalled", async () => {
+test("a second install is up to date and changes nothing; a deleted package folder or command is reinstalled", async () => {
   const p = await makeProject([
     { name: "a", files: { "index.js": "a" } },
     { name: "b", files: { "index.js": "b", "lib/x.js": "x" }, bin: { b: "lib/x.js" } },
@@ -163,6 +163,10 @@ test("a second install is up to date and changes nothing; a deleted package fold
     assert.equal(p.server.total(), requests, "without downloading");
     assert.deepEqual(walkTree(nm(p.projectDir)), before);
     assert.equal((await install(p.c, { projectDir: p.projectDir, client: p.client })).upToDate, true);
+
+    fs.rmSync(nm(p.projectDir, ".bin", "b"));
+    assert.equal((await install(p.c, { projectDir: p.projectDir, client: p.client })).upToDate, false);
+    assert.deepEqual(walkTree(nm(p.projectDir)), before, "a deleted command is made again");
   } finally {
     await p.close();
   }
