@@ -174,5 +174,5 @@ export async function install(
   // Only now open the store and load the installer: a no-op install never pays for either.
   const c = typeof container === "function" ? await container() : container;
   const { restore } = await import("./restore.ts");
-  return await restore(c, options, { projectDir, lock, hash, started, summary });
+  return await restore(c, options, { projectDir, lock, hash, started, summary, npm });
 }

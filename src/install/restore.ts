@@ -44,7 +44,7 @@ import {
 } from "./plan.ts";
 import { pinnedManager } from "./package_manager.ts";
 import { patchPackageTargets } from "./patch_package.ts";
-import { readNpmSettings } from "./npm_settings.ts";
+import type { NpmSettings } from "./npm_settings.ts";
 import { ignoredSettingsWarnings, isolatedLayout } from "./pnpm_layout.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
 import {
@@ -66,6 +66,8 @@ export interface RestoreInputs {
   hash: InstallState["inputHash"];
   started: number;
   summary: InstallSummary;
+  /** npm's settings, as install() read them for the project. */
+  npm: NpmSettings;
 }
 
 /** Rebuild node_modules for an out-of-date project. Called by `install()` in install.ts. */
@@ -74,7 +76,7 @@ export async function restore(
   options: InstallOptions,
   inputs: RestoreInputs,
 ): Promise<InstallSummary> {
-  const { projectDir, lock, hash, started, summary } = inputs;
+  const { projectDir, lock, hash, started, summary, npm } = inputs;
   const warn = options.warn ?? (() => {});
   const graph = parseLockfile(lock);
   // Workers start loading now, while the lockfile is checked and planned and the store looked up (see
@@ -117,7 +119,7 @@ export async function restore(
       }`,
     );
   }
-  const strategy = graph.layout === "hoisted" ? readNpmSettings(projectDir).installStrategy : undefined;
+  const strategy = graph.layout === "hoisted" ? npm.installStrategy : undefined;
   if (strategy && strategy.value !== "hoisted") {
     throw new Error(
       `${strategy.from} sets install-strategy to "${strategy.value}"; silo builds npm's hoisted layout (the one ` +
@@ -559,14 +561,14 @@ function readBinsFromDisk(dir: string, expandsBinDir: boolean): BinMap | undefin
 }
 
 /** Every file under `dir` (relative, posix), node_modules aside: a linked folder's `directories.bin`. */
-function listFiles(dir: string): FileMap {
-  const files: FileMap = {};
+function listFiles(dir: string): Record<string, true> {
+  const files: Record<string, true> = {};
   const walk = (at: string, rel: string) => {
     for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
       if (entry.name === "node_modules") continue;
       const name = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(path.join(at, entry.name), name);
-      else if (entry.isFile()) files[name] = { digest: "", mode: 0o644, size: 0, checkedAt: 0 };
+      else if (entry.isFile()) files[name] = true;
     }
   };
   walk(dir, "");

@@ -5,16 +5,19 @@
  * @module
  */
 import path from "node:path";
-import type { FileMap, PackageManifest } from "./index_db.ts";
+import type { PackageManifest } from "./index_db.ts";
 
 /** Command name -> path inside the package (posix, normalized). */
 export type BinMap = Record<string, string>;
+
+/** A package's files by path (only the paths are read): its file map, or a listing of a folder. */
+type FilePaths = Record<string, unknown>;
 
 /**
  * The commands of a package. `files` (when known) serves `directories.bin`, which
  * names a folder whose every file is a command; as a function it is called only then.
  */
-export function binsOf(manifest: PackageManifest, files?: FileMap | (() => FileMap)): BinMap {
+export function binsOf(manifest: PackageManifest, files?: FilePaths | (() => FilePaths)): BinMap {
   const bins: BinMap = {};
   const add = (name: string, target: string) => {
     // npm strips scopes and path separators from command names, and keeps targets inside the package.
