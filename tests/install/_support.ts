@@ -183,3 +183,29 @@ export function signal<T = void>(): { promise: Promise<T>; resolve: (value: T) =
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
 }
+
+/** Change a JSON file (a project's package-lock.json or package.json) in place. */
+// deno-lint-ignore no-explicit-any -- tests edit lockfile JSON of any shape
+export function editJson(file: string, edit: (doc: Record<string, any>) => void): void {
+  const doc = JSON.parse(fs.readFileSync(file, "utf8"));
+  edit(doc);
+  fs.writeFileSync(file, JSON.stringify(doc));
+}
+
+/**
+ * Make the npm project at `projectDir` depend on its folder `dir` as `file:<dir>`, recorded as npm does: a
+ * link node `node_modules/<name>` and the folder's own entry (`entry`: its name, version, bin, ...).
+ */
+export function addFileFolder(
+  projectDir: string,
+  name: string,
+  dir: string,
+  entry: Record<string, unknown>,
+): void {
+  editJson(path.join(projectDir, "package-lock.json"), (lock) => {
+    lock.packages[""].dependencies[name] = `file:${dir}`;
+    lock.packages[`node_modules/${name}`] = { resolved: dir, link: true };
+    lock.packages[dir] = { name, ...entry };
+  });
+  editJson(path.join(projectDir, "package.json"), (pkg) => void (pkg.dependencies[name] = `file:${dir}`));
+}

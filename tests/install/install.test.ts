@@ -14,7 +14,7 @@ import { projectStatus } from "../../src/install/modified.ts";
 import { hardlinkImporter } from "../../src/link/mod.ts";
 import { sha512Hex } from "../support/tarball.ts";
 import { walkTree } from "../../scripts/compare-trees.ts";
-import { makeProject, type PkgSpec } from "./_support.ts";
+import { editJson, makeProject, type PkgSpec } from "./_support.ts";
 import { tempDir } from "../support/store.ts";
 
 const nm = (projectDir: string, ...rest: string[]) => path.join(projectDir, "node_modules", ...rest);
@@ -80,10 +80,9 @@ test("an optional package whose own package.json rules this machine out is skipp
 test("a required package for another platform stops the install as npm ci does; --force installs it with a warning", async () => {
   const p = await makeProject([{ name: "mac-only", files: { "index.js": "" } }]);
   try {
-    const lockFile = path.join(p.projectDir, "package-lock.json");
-    const lock = JSON.parse(fs.readFileSync(lockFile, "utf8"));
-    lock.packages["node_modules/mac-only"].os = [`!${process.platform}`];
-    fs.writeFileSync(lockFile, JSON.stringify(lock));
+    editJson(path.join(p.projectDir, "package-lock.json"), (lock) => {
+      lock.packages["node_modules/mac-only"].os = [`!${process.platform}`];
+    });
     await assert.rejects(
       install(p.c, { projectDir: p.projectDir, client: p.client }),
       /node_modules\/mac-only is required but does not support this platform \(os .*\); npm ci stops here too\. Pass --force/,

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { install } from "../../src/install/install.ts";
-import { makeProject } from "./_support.ts";
+import { addFileFolder, makeProject } from "./_support.ts";
 
 test("npm layout: registry commands beat a linked folder's, directories.bin and missing files give none, linked command files become runnable", async () => {
   const p = await makeProject([
@@ -21,15 +21,7 @@ test("npm layout: registry commands beat a linked folder's, directories.bin and 
     fs.writeFileSync(path.join(tool, "package.json"), JSON.stringify(manifest));
     fs.writeFileSync(path.join(tool, "cli.js"), "#!/usr/bin/env node\n");
     fs.writeFileSync(path.join(tool, "run.js"), "#!/usr/bin/env node\r\nconsole.log(1)\r\n", { mode: 0o644 });
-    const lockFile = path.join(p.projectDir, "package-lock.json");
-    const lock = JSON.parse(fs.readFileSync(lockFile, "utf8"));
-    lock.packages[""].dependencies["a-tool"] = "file:a-tool";
-    lock.packages["node_modules/a-tool"] = { resolved: "a-tool", link: true };
-    lock.packages["a-tool"] = { name: "a-tool", version: "1.0.0", bin: manifest.bin };
-    fs.writeFileSync(lockFile, JSON.stringify(lock));
-    const pkg = JSON.parse(fs.readFileSync(path.join(p.projectDir, "package.json"), "utf8"));
-    pkg.dependencies["a-tool"] = "file:a-tool";
-    fs.writeFileSync(path.join(p.projectDir, "package.json"), JSON.stringify(pkg));
+    addFileFolder(p.projectDir, "a-tool", "a-tool", { version: "1.0.0", bin: manifest.bin });
 
     await install(p.c, { projectDir: p.projectDir, client: p.client });
     const bin = path.join(p.projectDir, "node_modules", ".bin");
@@ -60,15 +52,7 @@ test("a linked file: folder's own scripts run when allowed by name, like a depen
       path.join(lib, "package.json"),
       JSON.stringify({ name: "lib", version: "1.0.0", scripts: { postinstall: "echo built > built.txt" } }),
     );
-    const lockFile = path.join(p.projectDir, "package-lock.json");
-    const lock = JSON.parse(fs.readFileSync(lockFile, "utf8"));
-    lock.packages[""].dependencies.lib = "file:lib";
-    lock.packages["node_modules/lib"] = { resolved: "lib", link: true };
-    lock.packages["lib"] = { name: "lib", version: "1.0.0", hasInstallScript: true };
-    fs.writeFileSync(lockFile, JSON.stringify(lock));
-    const pkg = JSON.parse(fs.readFileSync(path.join(p.projectDir, "package.json"), "utf8"));
-    pkg.dependencies.lib = "file:lib";
-    fs.writeFileSync(path.join(p.projectDir, "package.json"), JSON.stringify(pkg));
+    addFileFolder(p.projectDir, "lib", "lib", { version: "1.0.0", hasInstallScript: true });
 
     const first = await install(p.c, { projectDir: p.projectDir, client: p.client });
     assert.deepEqual(first.scriptsSkipped, ["lib"]);

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { install } from "../../src/install/install.ts";
 import { readNpmSettings } from "../../src/install/npm_settings.ts";
 import { tempDir } from "../support/store.ts";
-import { makeProject } from "./_support.ts";
+import { editJson, makeProject } from "./_support.ts";
 
 test("readNpmSettings: user .npmrc, project .npmrc, then npm_config_* variables; include takes back omit", () => {
   const dir = tempDir("silo-npmrc-");
@@ -41,12 +41,11 @@ test("install follows .npmrc's omit and legacy-peer-deps unless told otherwise; 
   ]);
   const nm = (name: string) => fs.existsSync(path.join(p.projectDir, "node_modules", name, "package.json"));
   try {
-    const lockFile = path.join(p.projectDir, "package-lock.json");
-    const lock = JSON.parse(fs.readFileSync(lockFile, "utf8"));
-    lock.packages["node_modules/lib"].peerDependencies = { "peer-only": "1.0.0" };
-    lock.packages["node_modules/peer-only"].peer = true;
-    delete lock.packages["node_modules/peer-only"].dev;
-    fs.writeFileSync(lockFile, JSON.stringify(lock));
+    editJson(path.join(p.projectDir, "package-lock.json"), (lock) => {
+      lock.packages["node_modules/lib"].peerDependencies = { "peer-only": "1.0.0" };
+      lock.packages["node_modules/peer-only"].peer = true;
+      delete lock.packages["node_modules/peer-only"].dev;
+    });
     const npmrc = path.join(p.projectDir, ".npmrc");
 
     fs.writeFileSync(npmrc, "omit=dev\n");
