@@ -1,7 +1,9 @@
 /**
- * Ingest a package from a directory (silo add ./dir): every regular file below it goes
- * into the CAS. The walk uses lstat and never follows symlinks (they are skipped, as
- * in a tarball); node_modules and .git are not part of a package.
+ * Ingest a package from a directory (`silo add ./dir`, pnpm's `file:` folders and injected workspace
+ * packages): the files `npm pack` would publish go into the CAS, as pnpm copies them. npm-packlist 5.1.3,
+ * the version pnpm uses, decides: `files` in package.json, else `.npmignore` (or `.gitignore`) in each
+ * folder, always package.json, README and LICENSE, never node_modules (bundled ones aside), .git, lockfiles,
+ * or symlinks.
  *
  * @module
  */
@@ -23,9 +25,7 @@ export interface DirectoryIngestResult {
   written: number;
 }
 
-const IGNORED = new Set(["node_modules", ".git"]);
-
-/** Store every file under `dir`. */
+/** Store the files of the package at `dir` that `npm pack` would publish. */
 export async function ingestDirectory(dir: string, cas: CasWriter): Promise<DirectoryIngestResult> {
   const result: DirectoryIngestResult = {
     files: {},
@@ -35,29 +35,28 @@ export async function ingestDirectory(dir: string, cas: CasWriter): Promise<Dire
     skipped: [],
     written: 0,
   };
-  const walk = async (relative: string) => {
-    for (const entry of fs.readdirSync(path.join(dir, relative), { withFileTypes: true })) {
-      const rel = relative ? `${relative}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) {
-        if (!IGNORED.has(entry.name)) await walk(rel);
-      } else if (entry.isFile()) {
-        const full = path.join(dir, rel);
-        const exec = (fs.lstatSync(full).mode & 0o111) !== 0;
-        const stored = await cas.writeBytes(fs.readFileSync(full), exec);
-        if (stored.written) result.written++;
-        result.unpackedSize += stored.size;
-        result.files[rel] = {
-          digest: stored.digest,
-          mode: exec ? 0o755 : 0o644,
-          size: stored.size,
-          checkedAt: stored.checkedAt,
-        };
-      } else {
-        result.skipped.push({ path: rel, reason: entry.isSymbolicLink() ? "symlink" : "other" });
-      }
+  // Loaded here: most installs store no folder, and a hot one should not pay for glob and minimatch.
+  const { default: packlist } = await import("npm-packlist");
+  const listed: string[] = await packlist({ path: dir });
+  // Sorted, so the file map (and its package.json-last import order) does not depend on the walk.
+  for (const rel of listed.map((f) => f.replace(/^\.[/\\]/, "").replaceAll("\\", "/")).sort()) {
+    const full = path.join(dir, rel);
+    const st = fs.lstatSync(full, { throwIfNoEntry: false });
+    if (!st?.isFile()) {
+      result.skipped.push({ path: rel, reason: st?.isSymbolicLink() ? "symlink" : "other" });
+      continue;
     }
-  };
-  await walk("");
+    const exec = (st.mode & 0o111) !== 0;
+    const stored = await cas.writeBytes(fs.readFileSync(full), exec);
+    if (stored.written) result.written++;
+    result.unpackedSize += stored.size;
+    result.files[rel] = {
+      digest: stored.digest,
+      mode: exec ? 0o755 : 0o644,
+      size: stored.size,
+      checkedAt: stored.checkedAt,
+    };
+  }
   if (result.files["package.json"]) {
     result.manifest = manifestOf(fs.readFileSync(path.join(dir, "package.json")));
   }
