@@ -120,31 +120,43 @@ export function findPatch(
   return { file, hash };
 }
 
-/** Apply `patch` to the package folder `dir` (its files must be private copies). */
+/**
+ * Apply `patch` to the package folder `dir` (its files must be private copies). Git's extended headers
+ * count, as in pnpm: a mode change (`new mode 100755`), a created executable, a rename or copy (with or
+ * without content changes).
+ */
 export function applyPatchFile(patch: PatchFile, dir: string, label: string): void {
+  const inside = (name: string | undefined) => {
+    const file = path.join(dir, name ?? "");
+    if (!file.startsWith(dir + path.sep)) {
+      throw new PatchError(`${label}: ${patch.file} names a file outside the package`);
+    }
+    return file;
+  };
   for (const diff of parsePatch(fs.readFileSync(patch.file, "utf8"))) {
     const strip = (name?: string) => name?.replace(/^[ab]\//, "");
     const from = strip(diff.oldFileName), to = strip(diff.newFileName);
-    const created = diff.oldFileName === "/dev/null", deleted = diff.newFileName === "/dev/null";
-    const target = path.join(dir, (deleted ? from : to) ?? "");
-    if (!target.startsWith(dir + path.sep)) {
-      throw new PatchError(`${label}: ${patch.file} names a file outside the package`);
-    }
+    const created = diff.isCreate || diff.oldFileName === "/dev/null";
+    const deleted = diff.isDelete || diff.newFileName === "/dev/null";
     if (deleted) {
-      fs.rmSync(target, { force: true });
+      fs.rmSync(inside(from), { force: true });
       continue;
     }
-    const source = path.join(dir, from ?? "");
-    const before = created ? "" : fs.readFileSync(source, "utf8");
-    const exec = !created && (fs.statSync(source).mode & 0o111) !== 0;
-    const after = applyPatch(before, diff);
+    const source = created ? undefined : inside(from);
+    const target = inside(to);
+    const before = source ? fs.readFileSync(source, "utf8") : "";
+    const after = diff.hunks.length > 0 ? applyPatch(before, diff) : before;
     if (after === false) {
       throw new PatchError(
         `${label}: ${patch.file} does not apply to ${to}. Update the patch (pnpm patch ${label}).`,
       );
     }
+    const exec = diff.newMode !== undefined
+      ? (parseInt(diff.newMode, 8) & 0o111) !== 0
+      : source !== undefined && (fs.statSync(source).mode & 0o111) !== 0;
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.rmSync(target, { force: true }); // a fresh inode: the copy may share extents with the store (reflink)
     fs.writeFileSync(target, after, { mode: exec ? 0o755 : 0o644 });
+    if (diff.isRename && source !== undefined && source !== target) fs.rmSync(source, { force: true });
   }
 }

@@ -23,6 +23,8 @@ const patch = `diff --git a/index.js b/index.js
 interface PatchSetup {
   hash?: (text: string) => string;
   key?: string;
+  /** The patch text the lockfile's hash was made from (default: the usual one-line patch). */
+  recorded?: string;
 }
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -30,7 +32,7 @@ const sha256Hex = (text: string) => createHash("sha256").update(text).digest("he
 async function patchedProject(patchText = patch, setup: PatchSetup = {}) {
   const p = await makeProject([spec]);
   // The lockfile's hash is of the patch as written (LF), whatever `patchText` now holds.
-  const hash = (setup.hash ?? sha256Hex)(patch);
+  const hash = (setup.hash ?? sha256Hex)(setup.recorded ?? patch);
   const integrity = sri(await tarballOf(spec));
   fs.rmSync(path.join(p.projectDir, "package-lock.json"));
   fs.writeFileSync(
@@ -180,5 +182,42 @@ snapshots:
     assert.equal(fs.readFileSync(installed, "utf8"), "two, longer\n");
   } finally {
     await q.close();
+  }
+});
+
+test("git's extended headers in a patch: a mode change, a new executable file, a rename", async () => {
+  const modes = `diff --git a/index.js b/index.js
+old mode 100644
+new mode 100755
+diff --git a/run.sh b/run.sh
+new file mode 100755
+--- /dev/null
++++ b/run.sh
+@@ -0,0 +1 @@
++echo hi
+`;
+  const rename = `diff --git a/index.js b/lib/main.js
+similarity index 100%
+rename from index.js
+rename to lib/main.js
+`;
+  for (const text of [modes, rename]) {
+    const p = await patchedProject(text, { recorded: text });
+    try {
+      await install(p.c, { projectDir: p.projectDir, client: p.client });
+      const dir = path.join(p.projectDir, "node_modules/num");
+      const exec = (rel: string) => (fs.statSync(path.join(dir, rel)).mode & 0o111) !== 0;
+      if (text === modes) {
+        assert.equal(exec("index.js"), true, "old mode 100644 / new mode 100755");
+        assert.equal(fs.readFileSync(path.join(dir, "run.sh"), "utf8"), "echo hi\n");
+        assert.equal(exec("run.sh"), true, "new file mode 100755");
+      } else {
+        assert.equal(fs.existsSync(path.join(dir, "index.js")), false, "renamed away");
+        assert.equal(fs.readFileSync(path.join(dir, "lib/main.js"), "utf8"), "module.exports = 1;\n");
+      }
+      assert.equal((await p.c.get(T.verifier).verifyAll()).bad.length, 0, "the store is untouched");
+    } finally {
+      await p.close();
+    }
   }
 });

@@ -33,6 +33,8 @@ export async function tarOf(entries: Entry[]): Promise<Uint8Array> {
       type,
       linkname: e.linkname,
       size: type === "file" ? e.size ?? content?.length ?? 0 : 0,
+      // npm's fixed date: the same entries always make the same bytes (tests compute integrity twice).
+      mtime: new Date("1985-10-26T08:15:00Z"),
     };
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error | null) => (err ? reject(err) : resolve());
