@@ -1,10 +1,11 @@
 /**
  * What shapes a pnpm project's isolated node_modules beyond the lockfile. Settings: which packages are
- * hoisted into node_modules/.pnpm/node_modules (`hoist-pattern`, `hoist`), which into the root
- * node_modules (`public-hoist-pattern`, `shamefully-hoist`), and whether the layout is isolated at all
- * (`node-linker`); pnpm reads them from `.npmrc` (user, then project) and, since pnpm 10, from
- * pnpm-workspace.yaml, which wins. And the pnpm version's own habits, seen by comparing trees that pnpm 9,
- * 10 and 12 built from one lockfile with `--frozen-lockfile`. "pnpm 11+" below means what pnpm 12 does
+ * hoisted into node_modules/.pnpm/node_modules (`hoist-pattern`, `hoist`, `hoist-workspace-packages`),
+ * which into the root node_modules (`public-hoist-pattern`, `shamefully-hoist`), how long folder names get
+ * (`virtual-store-dir-max-length`), and whether the layout is isolated at all (`node-linker`, and the
+ * settings silo refuses or warns about: UNSUPPORTED_SETTINGS); pnpm reads them from `.npmrc` (user, then
+ * project) and, since pnpm 10, from pnpm-workspace.yaml, which wins. And the pnpm version's own habits,
+ * seen by comparing trees that pnpm 9, 10 and 12 built from one lockfile with `--frozen-lockfile`. "pnpm 11+" below means what pnpm 12 does
  * and pnpm 10 does not: pnpm 11 itself was not run (it needs Node.js 22 to start).
  *
  * @module
