@@ -11,6 +11,7 @@
  * @module
  */
 import fs from "node:fs";
+import path from "node:path";
 import process from "node:process";
 import { parse } from "yaml";
 import { type Env, parseNpmrc } from "../fetch/npmrc.ts";
@@ -53,6 +54,8 @@ export interface PnpmLayout {
    * older go by the lockfile alone, which omits libc (so they install musl builds on glibc).
    */
   checksManifestPlatform: boolean;
+  /** `supportedArchitectures`: platforms to install optional packages for besides (or instead of) this one. */
+  supportedArchitectures?: { os?: string[]; cpu?: string[]; libc?: string[] };
   /** Where a setting came from, for messages: setting name -> file. */
   sources: Record<string, string>;
   /** Settings silo does not implement that the project sets to something other than pnpm's default. */
@@ -103,6 +106,14 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
   };
   const pinned = pinnedManager(projectDir);
   const major = pinned?.name === "pnpm" ? pinned.major : undefined;
+  // pnpm 10 and older also read settings from package.json's "pnpm" field (below pnpm-workspace.yaml).
+  if (major === undefined || major < 11) {
+    const manifest = readJson(path.join(projectDir, "package.json"));
+    const fromManifest = (manifest?.pnpm as Record<string, unknown> | undefined)?.supportedArchitectures;
+    if (fromManifest !== undefined) {
+      set("supportedArchitectures", fromManifest, path.join(projectDir, "package.json"));
+    }
+  }
   const files = pnpmSettingsFiles(projectDir, env);
   for (const file of major !== undefined && major >= 11 ? files.filter((f) => f.endsWith(".yaml")) : files) {
     let text: string;
@@ -123,7 +134,9 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
       for (const key of Object.values(LAYOUT_SETTINGS)) {
         if (yaml[key] !== undefined) set(key, yaml[key], file);
       }
-      for (const { name } of Object.values(UNSUPPORTED_SETTINGS)) {
+      for (
+        const name of [...Object.values(UNSUPPORTED_SETTINGS).map((u) => u.name), "supportedArchitectures"]
+      ) {
         if (yaml[name] !== undefined) set(name, yaml[name], file);
       }
       continue;
@@ -160,6 +173,10 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
   }
   if (isFalse(settings.hoist)) layout.hoistPattern = [];
   if (isFalse(settings.hoistWorkspacePackages)) layout.hoistWorkspacePackages = false;
+  const arch = settings.supportedArchitectures;
+  if (arch && typeof arch === "object") {
+    layout.supportedArchitectures = arch as PnpmLayout["supportedArchitectures"];
+  }
   const maxLength = Number(settings.virtualStoreDirMaxLength);
   if (Number.isInteger(maxLength) && maxLength > 33) layout.virtualStoreDirMaxLength = maxLength;
   // shamefully-hoist decides the public pattern either way when it is set (as pnpm's config does).
@@ -182,6 +199,14 @@ function isDefault(name: string, value: unknown): boolean {
       return !isTrue(value);
     default:
       return value === null || (typeof value === "object" && Object.keys(value).length === 0);
+  }
+}
+
+function readJson(file: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch {
+    return undefined;
   }
 }
 
@@ -273,6 +298,5 @@ export function ignoredSettingsWarnings(layout: PnpmLayout): string[] {
 }
 
 const IGNORED_BECAUSE: Record<string, string> = {
-  supportedArchitectures: "only packages for this machine are installed",
   dedupeDirectDeps: "workspace projects keep links to the dependencies the root also has",
 };

@@ -45,7 +45,6 @@ export const UNSUPPORTED_SETTINGS: Readonly<Record<string, { name: string; actio
   "modules-dir": { name: "modulesDir", action: "refuse" },
   "virtual-store-dir": { name: "virtualStoreDir", action: "refuse" },
   "enable-modules-dir": { name: "enableModulesDir", action: "refuse" },
-  "supported-architectures": { name: "supportedArchitectures", action: "ignore" },
   "dedupe-direct-deps": { name: "dedupeDirectDeps", action: "ignore" },
 };
 

@@ -16,7 +16,7 @@ import type { PackageNode } from "../lockfile/graph.ts";
 import { parseLockfile, readAllowedScripts } from "../lockfile/mod.ts";
 import { addExcludedLinks, assertLockfileInSync } from "../lockfile/manifest_sync.ts";
 import { LockfileError } from "../lockfile/errors.ts";
-import { currentPlatform, platformMismatch } from "../lockfile/platform.ts";
+import { currentPlatform, platformMismatch, withSupportedArchitectures } from "../lockfile/platform.ts";
 import { selectPackages } from "../lockfile/select.ts";
 import { chooseImporter, copyImporter } from "../link/mod.ts";
 import type { FileMap, PackageManifest, PackageRecord } from "../store/index_db.ts";
@@ -89,7 +89,9 @@ export async function restore(
   assertLockfileInSync(projectDir, graph, lock.file);
   graph.allowedScripts = await readAllowedScripts(projectDir);
   summary.layout = graph.layout;
-  const platform = currentPlatform();
+  const pnpmLayout = graph.layout === "isolated" ? isolatedLayout(projectDir) : undefined;
+  for (const w of pnpmLayout ? ignoredSettingsWarnings(pnpmLayout) : []) warn(w);
+  const platform = withSupportedArchitectures(currentPlatform(), pnpmLayout?.supportedArchitectures);
   const selection = selectPackages(graph, {
     prod: !!options.prod,
     omitOptional: options.omitOptional,
@@ -126,8 +128,6 @@ export async function restore(
         "package-lock.json records) only. Install this project with npm, or remove the setting.",
     );
   }
-  const pnpmLayout = graph.layout === "isolated" ? isolatedLayout(projectDir) : undefined;
-  for (const w of pnpmLayout ? ignoredSettingsWarnings(pnpmLayout) : []) warn(w);
   const plan: InstallPlan = pnpmLayout
     ? planIsolated(graph, selection, {
       importerNames: readImporterNames(projectDir, graph),

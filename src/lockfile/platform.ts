@@ -14,6 +14,11 @@ export interface Platform {
   cpu: string;
   /** C library family on Linux; null elsewhere or when unknown. */
   libc: "glibc" | "musl" | null;
+  /**
+   * The platforms to install for instead, field by field (pnpm's `supportedArchitectures`, "current"
+   * already replaced by this machine's value): a package fits when each of its fields admits one of them.
+   */
+  supported?: { os?: string[]; cpu?: string[]; libc?: string[] };
 }
 
 /** What {@link currentPlatform} looks at; tests replace any part. */
@@ -66,16 +71,19 @@ function detectLibc(probe: PlatformProbe): "glibc" | "musl" | null {
   return exists("/etc/alpine-release") ? "musl" : null;
 }
 
-/** npm's list check: "any" matches all, "!x" excludes x, otherwise the value must be listed. */
-function checkList(value: string | null, list: string[]): boolean {
+/**
+ * npm's list check, over the values installed for (pnpm's, with several): "any" matches all, "!x" excludes
+ * x, otherwise a value must be listed.
+ */
+function checkList(values: readonly (string | null)[], list: string[]): boolean {
   if (list.length === 1 && list[0] === "any") return true;
   let negated = 0;
   let match = false;
   for (const entry of list) {
     if (entry.startsWith("!")) {
       negated++;
-      if (value === entry.slice(1)) return false;
-    } else if (value === entry) match = true;
+      if (values.includes(entry.slice(1))) return false;
+    } else if (values.includes(entry)) match = true;
   }
   return match || negated === list.length;
 }
@@ -109,16 +117,46 @@ function listOf(field: unknown): string[] {
  */
 export function platformMismatch(pkg: PlatformConstraints, platform: Platform): string | null {
   const os = listOf(pkg.os), cpu = listOf(pkg.cpu), libc = listOf(pkg.libc);
-  if (os.length > 0 && !checkList(platform.os, os)) {
-    return `os ${platform.os} not in [${os.join(", ")}]`;
+  const { supported } = platform;
+  const osValues = supported?.os ?? [platform.os];
+  const cpuValues = supported?.cpu ?? [platform.cpu];
+  const libcValues = supported?.libc ?? [platform.libc];
+  if (os.length > 0 && !checkList(osValues, os)) {
+    return `os ${osValues.join("|")} not in [${os.join(", ")}]`;
   }
-  if (cpu.length > 0 && !checkList(platform.cpu, cpu)) {
-    return `cpu ${platform.cpu} not in [${cpu.join(", ")}]`;
+  if (cpu.length > 0 && !checkList(cpuValues, cpu)) {
+    return `cpu ${cpuValues.join("|")} not in [${cpu.join(", ")}]`;
   }
-  if (libc.length > 0 && (platform.os !== "linux" || !checkList(platform.libc, libc))) {
-    return `libc ${platform.libc ?? "unknown"} not in [${libc.join(", ")}]`;
+  // A libc constraint never fits another OS (npm), unless a libc to install for was named.
+  if (libc.length > 0 && ((platform.os !== "linux" && !supported?.libc) || !checkList(libcValues, libc))) {
+    return `libc ${libcValues.map((v) => v ?? "unknown").join("|")} not in [${libc.join(", ")}]`;
   }
   return null;
+}
+
+/**
+ * `platform` extended by pnpm's `supportedArchitectures` setting: each field's list replaces the machine's
+ * value, "current" standing for it; absent fields keep it.
+ *
+ * @example
+ * ```ts
+ * const linux = { os: "linux", cpu: "x64", libc: "glibc" as const };
+ * withSupportedArchitectures(linux, { cpu: ["current", "arm64"] }).supported; // { cpu: ["x64", "arm64"] }
+ * ```
+ */
+export function withSupportedArchitectures(
+  platform: Platform,
+  setting: { os?: string[]; cpu?: string[]; libc?: string[] } | undefined,
+): Platform {
+  if (!setting) return platform;
+  const supported: NonNullable<Platform["supported"]> = {};
+  for (const field of ["os", "cpu", "libc"] as const) {
+    const list = setting[field];
+    if (!Array.isArray(list) || list.length === 0) continue;
+    const values = list.map((v) => String(v) === "current" ? platform[field] ?? "unknown" : String(v));
+    supported[field] = [...new Set(values)];
+  }
+  return Object.keys(supported).length > 0 ? { ...platform, supported } : platform;
 }
 
 /**

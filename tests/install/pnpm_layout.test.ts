@@ -132,17 +132,20 @@ test("settings silo does not implement: a tree elsewhere is refused, the rest na
   });
   const plain = isolatedLayout(defaults.dir, defaults.env);
   assert.deepEqual(ignoredSettingsWarnings(plain), []);
+  const dedupe = project({ "package.json": "{}", "pnpm-workspace.yaml": "dedupeDirectDeps: true\n" });
+  assert.deepEqual(ignoredSettingsWarnings(isolatedLayout(dedupe.dir, dedupe.env)), [
+    `${path.join(dedupe.dir, "pnpm-workspace.yaml")} sets dedupeDirectDeps, which silo does not implement: ` +
+    "workspace projects keep links to the dependencies the root also has",
+  ]);
+  // supportedArchitectures is read (pnpm-workspace.yaml over package.json's "pnpm" field, pnpm 10 and older).
   const arch = project({
-    "package.json": "{}",
+    "package.json": JSON.stringify({ pnpm: { supportedArchitectures: { os: ["darwin"] } } }),
     "pnpm-workspace.yaml": "supportedArchitectures:\n  cpu: [current, arm64]\n",
   });
-  assert.deepEqual(ignoredSettingsWarnings(isolatedLayout(arch.dir, arch.env)), [
-    `${
-      path.join(arch.dir, "pnpm-workspace.yaml")
-    } sets supportedArchitectures, which silo does not implement: ` +
-    "only packages for this machine are installed",
-  ]);
-  for (const p of [moved, defaults, arch]) fs.rmSync(p.dir, { recursive: true, force: true });
+  assert.deepEqual(isolatedLayout(arch.dir, arch.env).supportedArchitectures, { cpu: ["current", "arm64"] });
+  fs.rmSync(path.join(arch.dir, "pnpm-workspace.yaml"));
+  assert.deepEqual(isolatedLayout(arch.dir, arch.env).supportedArchitectures, { os: ["darwin"] });
+  for (const p of [moved, defaults, dedupe, arch]) fs.rmSync(p.dir, { recursive: true, force: true });
 });
 
 test("the up-to-date check sees a change to pnpm-workspace.yaml in a pnpm project", async () => {

@@ -1,6 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { currentPlatform, matchesPlatform, platformMismatch } from "../../src/lockfile/platform.ts";
+import {
+  currentPlatform,
+  matchesPlatform,
+  platformMismatch,
+  withSupportedArchitectures,
+} from "../../src/lockfile/platform.ts";
 import { LINUX_X64 } from "./_fixtures.ts";
 
 test("os/cpu lists: plain, negated, mixed and any", () => {
@@ -38,6 +43,18 @@ test("a field given as one string (as package.json files often do) is a one-entr
   assert.equal(platformMismatch({ cpu: "arm64" }, LINUX_X64), "cpu x64 not in [arm64]");
   // Other types constrain nothing, as in npm-install-checks.
   assert.equal(platformMismatch({ os: 42 } as never, LINUX_X64), null);
+});
+
+test("pnpm's supportedArchitectures: each field's list replaces the machine's value, 'current' standing for it", () => {
+  const wide = withSupportedArchitectures(LINUX_X64, { cpu: ["current", "arm64"], libc: ["glibc", "musl"] });
+  assert.deepEqual(wide.supported, { cpu: ["x64", "arm64"], libc: ["glibc", "musl"] });
+  assert.equal(platformMismatch({ os: ["linux"], cpu: ["arm64"], libc: ["musl"] }, wide), null);
+  assert.equal(platformMismatch({ os: ["darwin"], cpu: ["arm64"] }, wide), "os linux not in [darwin]");
+  assert.equal(platformMismatch({ cpu: ["!arm64"] }, wide), "cpu x64|arm64 not in [!arm64]");
+  // Without "current", this machine is not installed for.
+  const macOnly = withSupportedArchitectures(LINUX_X64, { os: ["darwin"] });
+  assert.equal(platformMismatch({ os: ["linux"] }, macOnly), "os darwin not in [linux]");
+  assert.equal(withSupportedArchitectures(LINUX_X64, undefined), LINUX_X64);
 });
 
 test("currentPlatform: injectable probes for glibc, musl and non-Linux", () => {
