@@ -53,7 +53,8 @@ function folderFingerprint(dir: string): string {
       if (entry.isDirectory()) walk(full, name);
       else {
         const st = fs.lstatSync(full, { throwIfNoEntry: false });
-        if (st) lines.push(`${name} ${st.size} ${st.mtimeMs} ${st.mode}`);
+        // Not the mode: installing makes a linked command file executable, which is no edit.
+        if (st) lines.push(`${name} ${st.size} ${st.mtimeMs}`);
       }
     }
   };

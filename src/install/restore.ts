@@ -55,7 +55,7 @@ import {
   type ScriptJob,
   scriptUserAgent,
 } from "./scripts.ts";
-import { clearState, type InstallState, writeState } from "./state.ts";
+import { clearState, type InstallState, manifestsState, writeState } from "./state.ts";
 import type { InstallOptions, InstallProgress, InstallSummary } from "./install.ts";
 import type { LocatedLockfile } from "../lockfile/locate.ts";
 
@@ -505,7 +505,13 @@ export async function restore(
     ...sentinelsOf(plan, records, lastFiles),
     ...[...binLinks.keys()].map((at) => path.relative(projectDir, at)),
   ];
-  writeState(projectDir, { version: 1, inputHash: hash, sentinels });
+  const manifests = await manifestsState(
+    projectDir,
+    graph.importers.filter((i) => i.path !== "." && selection.importers.has(i.path)).map((i) =>
+      path.posix.join(i.path, "package.json")
+    ),
+  );
+  writeState(projectDir, { version: 1, inputHash: hash, sentinels, manifests });
   c.get(T.projects).register({
     path: projectDir,
     lockfile: lock.name,

@@ -22,6 +22,11 @@ export interface InstallState {
   inputHash: string;
   /** Paths (relative to the project root) that exist after a complete install. */
   sentinels: string[];
+  /**
+   * The workspace projects' package.json files (relative paths) and a hash of their text: an edit there
+   * makes the lockfile stale as much as one in the root package.json (which `inputHash` covers).
+   */
+  manifests?: { paths: string[]; hash: string };
 }
 
 /**
@@ -35,13 +40,25 @@ export const TREE_REVISION = 2;
  * Bun ~7 ms of start-up, a third of a no-op install (measured on compiled binaries).
  */
 export async function inputHash(lockfileText: string, options: Record<string, unknown>): Promise<string> {
-  const bytes = new TextEncoder().encode(`${lockfileText}\0${JSON.stringify(options)}\0${TREE_REVISION}`);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return await sha256Hex(`${lockfileText}\0${JSON.stringify(options)}\0${TREE_REVISION}`);
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Whether node_modules already matches `hash`: the state agrees and every sentinel exists. */
-export function isUpToDate(projectDir: string, hash: string): boolean {
+/** {@linkcode InstallState.manifests} for the package.json files at `paths` (relative to `projectDir`). */
+export async function manifestsState(
+  projectDir: string,
+  paths: string[],
+): Promise<InstallState["manifests"]> {
+  const text = paths.map((p) => `${p}\0${readOrEmpty(path.join(projectDir, p))}`).join("\0");
+  return { paths, hash: await sha256Hex(text) };
+}
+
+/** Whether node_modules already matches `hash`: the state agrees, every sentinel exists, no project changed. */
+export async function isUpToDate(projectDir: string, hash: string): Promise<boolean> {
   const file = path.join(projectDir, "node_modules", STATE_FILE);
   let state: InstallState;
   try {
@@ -50,9 +67,11 @@ export function isUpToDate(projectDir: string, hash: string): boolean {
     return false;
   }
   if (state.version !== 1 || state.inputHash !== hash) return false;
-  return state.sentinels.every((p) =>
+  const complete = state.sentinels.every((p) =>
     fs.lstatSync(path.join(projectDir, p), { throwIfNoEntry: false }) !== undefined
   );
+  if (!complete || !state.manifests) return complete;
+  return (await manifestsState(projectDir, state.manifests.paths))?.hash === state.manifests.hash;
 }
 
 /** Remove the state before changing node_modules, so an interrupted install is never "up to date". */
@@ -96,5 +115,5 @@ export async function checkUpToDate(
     ].join("\0")
     : "";
   const hash = await inputHash(`${lock.text}\0${manifest}\0${settings}`, options);
-  return { lock, hash, upToDate: isUpToDate(projectDir, hash) };
+  return { lock, hash, upToDate: await isUpToDate(projectDir, hash) };
 }

@@ -1,4 +1,4 @@
-/** pnpm patchedDependencies (applied to a private copy of the package, never to the store), and the up-to-date check over patch files and copied folders. */
+/** pnpm patchedDependencies (applied to a private copy of the package, never to the store), and the up-to-date check over patch files, copied folders and workspace projects. */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -219,5 +219,49 @@ rename to lib/main.js
     } finally {
       await p.close();
     }
+  }
+});
+
+test("an edited workspace project's package.json makes the next install check the lockfile again", async () => {
+  const p = await makeProject([]);
+  try {
+    const write = (rel: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(p.projectDir, rel)), { recursive: true });
+      fs.writeFileSync(path.join(p.projectDir, rel), text);
+    };
+    fs.rmSync(path.join(p.projectDir, "package-lock.json"));
+    write("package.json", JSON.stringify({ name: "root", private: true }));
+    write("pnpm-workspace.yaml", "packages:\n  - packages/*\n");
+    write("packages/lib/package.json", JSON.stringify({ name: "lib", version: "1.0.0" }));
+    write("packages/app/package.json", JSON.stringify({ name: "app", dependencies: { lib: "workspace:*" } }));
+    write(
+      "pnpm-lock.yaml",
+      `lockfileVersion: '9.0'
+
+importers:
+
+  .: {}
+
+  packages/app:
+    dependencies:
+      lib:
+        specifier: workspace:*
+        version: link:../lib
+
+  packages/lib: {}
+`,
+    );
+    await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.equal((await install(p.c, { projectDir: p.projectDir, client: p.client })).upToDate, true);
+    write(
+      "packages/app/package.json",
+      JSON.stringify({ name: "app", dependencies: { lib: "workspace:*", ms: "2.1.3" } }),
+    );
+    await assert.rejects(
+      install(p.c, { projectDir: p.projectDir, client: p.client }),
+      /ms@2\.1\.3 is in packages\/app\/package\.json but not in the lockfile/,
+    );
+  } finally {
+    await p.close();
   }
 });
