@@ -171,8 +171,9 @@ export function planIsolated(graph: Graph, selection: Selection, options: Isolat
     bins: [],
     roots: importerRoots(graph, selection),
   };
-  const { linksOwnBins, linksPeerBins, folderHash, virtualStoreDirMaxLength } = options.layout ??
-    DEFAULT_LAYOUT;
+  const { linksOwnBins, linksPeerBins, folderHash, virtualStoreDirMaxLength, binsOfLinkedDeps } =
+    options.layout ??
+      DEFAULT_LAYOUT;
   const naming = { hash: folderHash, maxLength: virtualStoreDirMaxLength };
   const folderOf = (id: string) => `node_modules/.pnpm/${pnpmDirName(id, naming)}`;
   const dirOf = (id: string) => `${folderOf(id)}/node_modules/${graph.packages.get(id)!.name}`;
@@ -197,7 +198,14 @@ export function planIsolated(graph: Graph, selection: Selection, options: Isolat
       const target = targetOf(dep);
       if (!target || dep.alias === node.name && target.id === id) continue;
       plan.links.push({ path: posix.join(depsDir, dep.alias), target: target.dir });
-      plan.bins.push({ binDir: posix.join(dir, "node_modules", ".bin"), pkgDir: target.dir, id: target.id });
+      // A link: dependency (a workspace package) gets its commands here only from pnpm 10 and older.
+      if (target.id || binsOfLinkedDeps) {
+        plan.bins.push({
+          binDir: posix.join(dir, "node_modules", ".bin"),
+          pkgDir: target.dir,
+          id: target.id,
+        });
+      }
     }
   }
 
@@ -317,6 +325,10 @@ function hoistDependencies(
         toWorkspace.add(alias);
         hoistedAny = true;
         plan.links.push({ path: `${modulesDir}/${child.alias}`, target: child.workspace });
+        // Its commands land in the root's .bin when hoisted publicly, not in the private folder's.
+        if (modulesDir === "node_modules") {
+          plan.bins.push({ binDir: "node_modules/.bin", pkgDir: child.workspace });
+        }
         continue;
       }
       taken.add(alias);

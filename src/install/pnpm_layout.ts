@@ -50,6 +50,11 @@ export interface PnpmLayout {
   /** pnpm 11+ gives a command two packages offer (neither named after it) to the lesser package name. */
   binConflictLesserName: boolean;
   /**
+   * pnpm 10 and older link the commands of a virtual-store package's `link:` dependencies (workspace
+   * packages) into its node_modules/.bin; pnpm 11+ only those of its virtual-store dependencies.
+   */
+  binsOfLinkedDeps: boolean;
+  /**
    * pnpm 11+ also skips an optional package whose own package.json rules this machine out; pnpm 10 and
    * older go by the lockfile alone, which omits libc (so they install musl builds on glibc).
    */
@@ -75,6 +80,7 @@ export const DEFAULT_LAYOUT: PnpmLayout = {
   linksPeerBins: true,
   hoistsWorkspacesOverRootDeps: true,
   binConflictLesserName: true,
+  binsOfLinkedDeps: false,
   checksManifestPlatform: true,
   sources: {},
   unsupported: [],
@@ -161,6 +167,7 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
   }
   if (major !== undefined && major < 11) {
     layout.alwaysMakeHoistDir = layout.linksOwnBins = layout.linksPeerBins = false;
+    layout.binsOfLinkedDeps = true;
     layout.hoistsWorkspacesOverRootDeps =
       layout.checksManifestPlatform =
       layout.binConflictLesserName =

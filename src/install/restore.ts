@@ -131,7 +131,10 @@ export async function restore(
   const plan: InstallPlan = pnpmLayout
     ? planIsolated(graph, selection, {
       importerNames: readImporterNames(projectDir, graph),
-      layout: pnpmLayout,
+      // Without auto-installed peers pnpm links no peer's commands for a direct dependency.
+      layout: graph.recordedSettings?.autoInstallPeers === false
+        ? { ...pnpmLayout, linksPeerBins: false }
+        : pnpmLayout,
     })
     : planHoisted(graph, selection);
   const checksManifestPlatform = pnpmLayout?.checksManifestPlatform ?? true;
@@ -471,7 +474,7 @@ export async function restore(
     const bins = record
       ? existingBins(binsOf(record.manifest, expandsBinDir ? () => record.files : undefined), record.files)
       : fromDisk
-      ? readBinsFromDisk(path.join(projectDir, bin.pkgDir), expandsBinDir)
+      ? readBinsFromDisk(path.join(projectDir, bin.pkgDir), expandsBinDir, linked)
       : undefined;
     if (!bins) continue;
     const owned = claimBins(
@@ -496,6 +499,8 @@ export async function restore(
     report();
     summary.scriptsRun += await runScripts(scriptJobs, scriptOptions);
     summary.scriptsRun += await projectStage(PROJECT_LIFECYCLE.filter((e) => e !== "preinstall"));
+    // A command file the projects' scripts just built (prepare) becomes runnable too.
+    for (const target of linkedTargets) makeRunnable(target);
   }
 
   store.index.touch(new Set([...records.values()].map((r) => r.key)), Date.now());
@@ -550,8 +555,12 @@ function moveAside(dir: string): string[] {
   return [aside, ...stale];
 }
 
-/** The commands of the folder `dir` (a linked one, or a bundled package) whose files exist. */
-function readBinsFromDisk(dir: string, expandsBinDir: boolean): BinMap | undefined {
+/**
+ * The commands of the folder `dir` (a linked one, or a bundled package) whose files exist. A linked folder
+ * keeps a command whose file is not built yet (a workspace CLI's `dist/cli.js`), as pnpm does: the link
+ * works once the project's build makes it.
+ */
+function readBinsFromDisk(dir: string, expandsBinDir: boolean, keepMissing: boolean): BinMap | undefined {
   let manifest: PackageManifest;
   try {
     manifest = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
@@ -561,7 +570,8 @@ function readBinsFromDisk(dir: string, expandsBinDir: boolean): BinMap | undefin
   const files = expandsBinDir && manifest.directories?.bin ? listFiles(dir) : undefined;
   const bins = binsOf(manifest, files);
   for (const [name, target] of Object.entries(bins)) {
-    if (!fs.statSync(path.join(dir, target), { throwIfNoEntry: false })?.isFile()) delete bins[name];
+    const st = fs.statSync(path.join(dir, target), { throwIfNoEntry: false });
+    if (st ? !st.isFile() : !keepMissing) delete bins[name];
   }
   return bins;
 }

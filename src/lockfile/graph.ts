@@ -148,5 +148,7 @@ export interface Graph {
     catalogs?: Record<string, Record<string, string>>;
     /** `settings.excludeLinksFromLockfile`: the importers' `link:` dependencies are only in package.json. */
     excludeLinksFromLockfile?: boolean;
+    /** `settings.autoInstallPeers` (pnpm's default true). */
+    autoInstallPeers?: boolean;
   };
 }

@@ -292,6 +292,7 @@ function recordedSettings(lock: Record<string, unknown>): Graph["recordedSetting
     overrides: asStrings(lock.overrides),
     catalogs,
     excludeLinksFromLockfile: settings.excludeLinksFromLockfile === true,
+    autoInstallPeers: settings.autoInstallPeers !== false,
   };
 }
 

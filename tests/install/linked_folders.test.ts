@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { install } from "../../src/install/install.ts";
 import { addFileFolder, makeProject } from "./_support.ts";
 
-test("npm layout: registry commands beat a linked folder's, directories.bin and missing files give none, linked command files become runnable", async () => {
+test("npm layout: registry commands beat a linked folder's, directories.bin and a package's missing files give none, linked command files become runnable", async () => {
   const p = await makeProject([
     { name: "semver-like", files: { "bin.js": "#!/usr/bin/env node\n" }, bin: { semver: "bin.js" } },
     // Only directories.bin: npm ci links nothing (the lockfile's entry has no `bin`).
@@ -17,7 +17,12 @@ test("npm layout: registry commands beat a linked folder's, directories.bin and 
     // A file: folder that offers `semver` too, and a command of its own whose file is 0644 with a CRLF `#!`.
     const tool = path.join(p.projectDir, "a-tool");
     fs.mkdirSync(tool);
-    const manifest = { name: "a-tool", version: "1.0.0", bin: { semver: "cli.js", "a-tool": "run.js" } };
+    // `later` is built by the project (dist/ does not exist yet): its link is made, to work once built.
+    const manifest = {
+      name: "a-tool",
+      version: "1.0.0",
+      bin: { semver: "cli.js", "a-tool": "run.js", later: "dist/later.js" },
+    };
     fs.writeFileSync(path.join(tool, "package.json"), JSON.stringify(manifest));
     fs.writeFileSync(path.join(tool, "cli.js"), "#!/usr/bin/env node\n");
     fs.writeFileSync(path.join(tool, "run.js"), "#!/usr/bin/env node\r\nconsole.log(1)\r\n", { mode: 0o644 });
@@ -25,7 +30,8 @@ test("npm layout: registry commands beat a linked folder's, directories.bin and 
 
     await install(p.c, { projectDir: p.projectDir, client: p.client });
     const bin = path.join(p.projectDir, "node_modules", ".bin");
-    assert.deepEqual(fs.readdirSync(bin).sort(), ["a-tool", "real", "semver"]);
+    assert.deepEqual(fs.readdirSync(bin).sort(), ["a-tool", "later", "real", "semver"]);
+    assert.equal(fs.readlinkSync(path.join(bin, "later")), "../a-tool/dist/later.js");
     assert.equal(
       fs.readlinkSync(path.join(bin, "semver")),
       "../semver-like/bin.js",

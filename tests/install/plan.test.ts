@@ -414,3 +414,57 @@ snapshots:
     "node_modules/.pnpm/JSONStream@1.3.5_fb8f73c374dcf7070ffed90b688edabd/node_modules/JSONStream",
   );
 });
+
+test("isolated plan: workspace commands: publicly hoisted ones reach the root .bin; a virtual-store package gets a link: dependency's only from pnpm 10 and older", () => {
+  const graph = parsePnpmLockfile(`lockfileVersion: '9.0'
+
+settings:
+  autoInstallPeers: false
+
+importers:
+
+  .:
+    dependencies:
+      a:
+        specifier: workspace:*
+        version: file:packages/a
+
+  packages/a:
+    dependencies:
+      b:
+        specifier: workspace:*
+        version: link:../b
+
+  packages/b: {}
+
+packages:
+
+  a@file:packages/a:
+    resolution: {directory: packages/a, type: directory}
+
+snapshots:
+
+  a@file:packages/a:
+    dependencies:
+      b: link:packages/b
+`);
+  assert.equal(graph.recordedSettings?.autoInstallPeers, false);
+  const selection = selectPackages(graph, { prod: false, platform: currentPlatform() });
+  const plan = (layout: IsolatedOptions["layout"]) =>
+    planIsolated(graph, selection, {
+      importerNames: new Map([["packages/a", "a"], ["packages/b", "b"]]),
+      layout,
+    });
+  const binsOf = (p: ReturnType<typeof plan>, pkgDir: string) =>
+    p.bins.filter((b) => b.pkgDir === pkgDir).map((b) => b.binDir);
+  const injected = "node_modules/.pnpm/a@file+packages+a/node_modules/a/node_modules/.bin";
+  assert.ok(
+    !binsOf(plan(DEFAULT_LAYOUT), "packages/b").includes(injected),
+    "pnpm 11+: none in the injected copy",
+  );
+  assert.ok(binsOf(plan({ ...DEFAULT_LAYOUT, binsOfLinkedDeps: true }), "packages/b").includes(injected));
+  const shameful = plan({ ...DEFAULT_LAYOUT, publicHoistPattern: ["*"] });
+  assert.ok(shameful.links.some((l) => l.path === "node_modules/b" && l.target === "packages/b"));
+  assert.ok(binsOf(shameful, "packages/b").includes("node_modules/.bin"), "b's commands in the root .bin");
+  assert.ok(!binsOf(plan(DEFAULT_LAYOUT), "packages/b").includes("node_modules/.pnpm/node_modules/.bin"));
+});

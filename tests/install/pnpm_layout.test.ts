@@ -75,6 +75,7 @@ test("readPnpmLayout: .npmrc arrays and flags, pnpm-workspace.yaml wins, default
   assert.equal(old.linksPeerBins, false);
   assert.equal(old.hoistsWorkspacesOverRootDeps, false);
   assert.equal(old.binConflictLesserName, false);
+  assert.equal(old.binsOfLinkedDeps, true);
   assert.equal(old.folderHash, "md5-base32", "pnpm 9 shortens folder names with md5 in base32");
   const pnpm10 = project({ "package.json": JSON.stringify({ packageManager: "pnpm@10.34.9" }) });
   assert.equal(readPnpmLayout(pnpm10.dir, pnpm10.env).folderHash, "sha256");
@@ -100,6 +101,7 @@ test("readPnpmLayout: .npmrc arrays and flags, pnpm-workspace.yaml wins, default
     linksPeerBins: true,
     hoistsWorkspacesOverRootDeps: true,
     binConflictLesserName: true,
+    binsOfLinkedDeps: false,
     checksManifestPlatform: true,
     sources: {},
     unsupported: [],
