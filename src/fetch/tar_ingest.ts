@@ -109,8 +109,10 @@ export function parseIntegrity(sri: string): { algorithm: "sha512" | "sha1"; dig
 }
 
 /**
- * The path a tar entry lands at inside the package: the first segment stripped (as npm
- * does), `.` and empty segments dropped. Throws on absolute paths and `..`.
+ * The path a tar entry lands at inside the package: the first segment stripped, whatever it is (as npm's
+ * tar does: `./index.js` of a hand-made `tar czf x.tgz -C dir .` is `index.js`), then `.` and empty
+ * segments dropped. "" for an entry at the top level (the root folder itself, or a stray file beside
+ * `package/`), which npm skips. Throws on absolute paths and `..`.
  */
 export function entryPath(name: string, label: string): string {
   if (name.startsWith("/") || /^[a-zA-Z]:[\\/]/.test(name) || name.startsWith("\\")) {
@@ -120,7 +122,7 @@ export function entryPath(name: string, label: string): string {
       `tar entry "${name}" has an absolute path; refusing the tarball`,
     );
   }
-  const segments = name.split("/").filter((s) => s !== "" && s !== ".");
+  const segments = name.split("/").slice(1).filter((s) => s !== "" && s !== ".");
   if (segments.includes("..")) {
     throw new TarballError(
       "unsafe-path",
@@ -128,7 +130,7 @@ export function entryPath(name: string, label: string): string {
       `tar entry "${name}" escapes the package with ".."; refusing the tarball`,
     );
   }
-  return segments.slice(1).join("/");
+  return segments.join("/");
 }
 
 function fromHex(hex: string): Uint8Array {
@@ -253,6 +255,12 @@ export async function ingestTarball(
       );
     }
     const relative = entryPath(name, label);
+    if (!relative) {
+      // A file at the tarball's top level, beside the package's folder: npm skips it too.
+      if (!(body instanceof Uint8Array)) { for await (const _ of guarded(body)) { /* drained */ } }
+      result.skipped.push({ path: name, reason: "other" });
+      return;
+    }
     result.unpackedSize += size;
     if (options.maxUnpackedBytes !== undefined && result.unpackedSize > options.maxUnpackedBytes) {
       throw tooLarge(result.unpackedSize);

@@ -34,6 +34,27 @@ test("ingest strips the first path segment, records modes, manifest and the comp
   cleanup();
 });
 
+test("a hand-made tarball (tar czf x.tgz -C dir .) has ./ as its first segment; a stray top-level file is skipped", async () => {
+  const { c, cleanup } = await testContainer();
+  try {
+    for (const form of ["streamed", "whole"] as const) {
+      const tgz = await tgzOf([
+        { name: "./", type: "directory" },
+        { name: "./package.json", content: JSON.stringify({ name: "handmade", version: "1.0.0" }) },
+        { name: "./index.js", content: "module.exports = 1;\n" },
+        { name: "rootfile.txt", content: "beside the package, not in it" },
+      ]);
+      const source = form === "streamed" ? chunked(tgz, 64) : tgz;
+      const { record, skipped } = await c.get(T.store).addTarball(source, { integrity: sri(tgz) });
+      assert.deepEqual(Object.keys(record.files).sort(), ["index.js", "package.json"], form);
+      assert.equal(record.name, "handmade");
+      assert.deepEqual(skipped.map((e) => e.path), ["rootfile.txt"]);
+    }
+  } finally {
+    cleanup();
+  }
+});
+
 test("sha1 integrity (old lockfiles) is checked too", async () => {
   const { c, cleanup } = await testContainer();
   const tgz = await packageTgz("old", "1.0.0", { "a.js": "a" });
