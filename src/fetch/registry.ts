@@ -160,8 +160,12 @@ export class RegistryClient {
       const locked = new URL(lockfileTarball);
       if (!PUBLIC_REGISTRY_HOSTS.has(locked.hostname)) return lockfileTarball;
       const target = new URL(registry);
-      // Already pointing at the configured registry (e.g. both npmjs.org): keep it verbatim.
-      if (target.host === locked.host && locked.pathname.startsWith(target.pathname)) return lockfileTarball;
+      // Already pointing at the configured registry (e.g. both npmjs.org): keep it verbatim. An old
+      // http:// URL of a public registry goes to the configured one's scheme, as npm rewrites it.
+      if (
+        target.host === locked.host && target.protocol === locked.protocol &&
+        locked.pathname.startsWith(target.pathname)
+      ) return lockfileTarball;
       return `${normalizeRegistry(registry)}${locked.pathname.replace(/^\//, "")}${locked.search}`;
     }
     if (lockfileTarball) return lockfileTarball;

@@ -43,6 +43,8 @@ test("tarballUrl: built from registry, scoped registry, public lockfile URLs rew
   const npmjs = "https://registry.npmjs.org/ms/-/ms-2.1.3.tgz";
   assert.equal(plain.tarballUrl("ms", "2.1.3", npmjs), npmjs);
   assert.equal(plain.tarballUrl("ms", "2.1.3"), npmjs);
+  // An old lockfile's http:// URL goes over the configured registry's https, as npm rewrites it.
+  assert.equal(plain.tarballUrl("ms", "2.1.3", "http://registry.npmjs.org/ms/-/ms-2.1.3.tgz"), npmjs);
   assert.equal(plain.packumentUrl("@types/node"), "https://registry.npmjs.org/@types%2fnode");
 });
 
