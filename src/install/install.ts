@@ -140,13 +140,16 @@ export async function install(
     ...options,
     prod: options.prod ?? npm.omit.includes("dev"),
     omitOptional: options.omitOptional ?? npm.omit.includes("optional"),
-    legacyPeerDeps: options.legacyPeerDeps ?? npm.legacyPeerDeps,
+    // `omit=peer` leaves out what only peer edges reach: the same walk as legacy-peer-deps.
+    legacyPeerDeps: options.legacyPeerDeps ?? (npm.legacyPeerDeps || npm.omit.includes("peer")),
   };
   const { lock, hash, upToDate } = await checkUpToDate(projectDir, {
     prod: options.prod,
     omitOptional: options.omitOptional,
     legacyPeerDeps: options.legacyPeerDeps,
     method: options.importMethod ?? "auto",
+    // npm's settings that change the tree or whether it is built.
+    npm: { binLinks: npm.binLinks, installStrategy: npm.installStrategy?.value },
   });
   const summary: InstallSummary = {
     upToDate: false,

@@ -13,11 +13,16 @@ import { type Env, parseNpmrc, userNpmrcPath } from "../fetch/npmrc.ts";
 
 /** The settings, with the file or variable each came from (for messages). */
 export interface NpmSettings {
-  /** What `omit` leaves out ("dev", "optional", "peer"), less what `include` brings back. */
+  /**
+   * What `omit` leaves out ("dev", "optional", "peer"), less what `include` brings back; the older
+   * `production=true`, `only=prod[uction]` and `optional=false` add to it, as npm 11 still reads them.
+   */
   omit: string[];
   /** Set when `include` names something: the command line's --omit is then also narrowed by it. */
   include: string[];
   legacyPeerDeps: boolean;
+  /** `bin-links=false`: npm writes no `.bin` entries. */
+  binLinks: boolean;
   /** `install-strategy` when set, and where. */
   installStrategy?: { value: string; from: string };
 }
@@ -56,13 +61,17 @@ export function readNpmSettings(projectDir: string, env: Env = process.env): Npm
     return (v.list ?? [v.value]).flatMap((s) => s.split(/[\s,]+/)).filter(Boolean);
   };
   const include = list("include");
-  const omit = list("omit").filter((o) => !include.includes(o));
-  const legacy = values.get("legacy-peer-deps")?.value;
+  const value = (key: string) => values.get(key)?.value;
+  const omitted = new Set(list("omit"));
+  if (value("production") === "true" || /^prod(uction)?$/.test(value("only") ?? "")) omitted.add("dev");
+  if (value("optional") === "false") omitted.add("optional");
+  const omit = [...omitted].filter((o) => !include.includes(o));
   const strategy = values.get("install-strategy");
   return {
     omit,
     include,
-    legacyPeerDeps: legacy === "true",
+    legacyPeerDeps: value("legacy-peer-deps") === "true",
+    binLinks: value("bin-links") !== "false",
     installStrategy: strategy && { value: strategy.value, from: strategy.from },
   };
 }

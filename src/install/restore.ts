@@ -122,9 +122,10 @@ export async function restore(
     );
   }
   const strategy = graph.layout === "hoisted" ? npm.installStrategy : undefined;
-  if (strategy && strategy.value !== "hoisted") {
+  // npm ci builds the lockfile's tree whatever the strategy, except "linked" (an isolated .store layout).
+  if (strategy?.value === "linked") {
     throw new Error(
-      `${strategy.from} sets install-strategy to "${strategy.value}"; silo builds npm's hoisted layout (the one ` +
+      `${strategy.from} sets install-strategy to "linked"; silo builds npm's hoisted layout (the one ` +
         "package-lock.json records) only. Install this project with npm, or remove the setting.",
     );
   }
@@ -462,7 +463,9 @@ export async function restore(
   const expandsBinDir = graph.layout === "isolated";
   /** Commands of linked folders (workspaces, file: folders): their files are the project's own. */
   const linkedTargets = new Set<string>();
-  for (const bin of [...plan.bins, ...bundledBins]) {
+  // npm's bin-links=false: no .bin entries at all.
+  const binPlans = graph.layout === "hoisted" && !npm.binLinks ? [] : [...plan.bins, ...bundledBins];
+  for (const bin of binPlans) {
     const record = bin.id ? records.get(bin.id) : undefined;
     // A linked folder: npm's link node, or pnpm's link: target (no id, outside node_modules). A bundled
     // package (no id, inside its bundler's folder) is read from disk too, but its files are the store's.

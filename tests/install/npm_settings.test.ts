@@ -19,8 +19,13 @@ test("readNpmSettings: user .npmrc, project .npmrc, then npm_config_* variables;
       omit: ["dev"],
       include: [],
       legacyPeerDeps: true,
+      binLinks: true,
       installStrategy: { value: "linked", from: path.join(dir, ".npmrc") },
     });
+    // npm 11 still reads the older spellings (Heroku and Docker images set NPM_CONFIG_PRODUCTION).
+    const old = readNpmSettings(dir, { ...env, NPM_CONFIG_PRODUCTION: "true", npm_config_optional: "false" });
+    assert.deepEqual(old.omit.sort(), ["dev", "optional"]);
+    assert.equal(readNpmSettings(dir, { ...env, npm_config_bin_links: "false" }).binLinks, false);
     const fromEnv = readNpmSettings(dir, {
       ...env,
       npm_config_omit: "dev optional",
@@ -57,6 +62,14 @@ test("install follows .npmrc's omit and legacy-peer-deps unless told otherwise; 
     fs.writeFileSync(npmrc, "legacy-peer-deps=true\n");
     await install(p.c, { projectDir: p.projectDir, client: p.client });
     assert.deepEqual([nm("lib"), nm("tool"), nm("peer-only")], [true, true, false]);
+
+    fs.writeFileSync(npmrc, "omit=peer\n");
+    await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.equal(nm("peer-only"), false, "omit=peer leaves out what only peer edges reach");
+
+    fs.writeFileSync(npmrc, "install-strategy=nested\n"); // npm ci builds the lockfile's tree anyway
+    await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.equal(nm("peer-only"), true);
 
     fs.writeFileSync(npmrc, "install-strategy=linked\n");
     await assert.rejects(

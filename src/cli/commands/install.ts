@@ -18,9 +18,9 @@ with every file coming from the store.
 Flags:
   --prod, --production        omit devDependencies (the default when NODE_ENV=production, as in npm
                               and pnpm; --include dev installs them)
-  --omit dev|optional         omit devDependencies or optional dependencies (repeatable, npm's flag;
-                              without it, npm's omit setting in .npmrc or npm_config_omit applies)
-  --include dev|optional      install them even if NODE_ENV, --omit or npm's settings say otherwise
+  --omit dev|optional|peer    omit devDependencies, optional or peer dependencies (repeatable, npm's
+                              flag; without it, npm's omit setting in .npmrc or npm_config_omit applies)
+  --include dev|optional|peer install them even if NODE_ENV, --omit or npm's settings say otherwise
   --no-optional               omit optional dependencies (pnpm's flag)
   --legacy-peer-deps          npm lockfiles: leave out what only peer dependencies need, as npm ci
                               --legacy-peer-deps does (also read from .npmrc)
@@ -113,7 +113,8 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
     projectDir: path.resolve(ctx.cwd, values.dir ?? "."),
     prod: omits("dev", flags),
     omitOptional: omits("optional", flags),
-    legacyPeerDeps: values["legacy-peer-deps"] || undefined,
+    // --omit peer leaves out what only peer edges reach, the same walk as --legacy-peer-deps.
+    legacyPeerDeps: values["legacy-peer-deps"] ? true : omits("peer", flags),
     offline: values.offline,
     allowMissingIntegrity: values["allow-missing-integrity"],
     importMethod: method as RequestedMethod,
@@ -141,7 +142,7 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
   return 0;
 }
 
-const OMITTABLE = ["dev", "optional"];
+const OMITTABLE = ["dev", "optional", "peer"];
 
 /**
  * What the flags and the environment leave out: npm's `--omit`/`--include`, pnpm's `--prod` and
