@@ -203,7 +203,10 @@ function isDefault(name: string, value: unknown): boolean {
     case "enableModulesDir":
       return !isFalse(value);
     case "dedupeDirectDeps":
+    case "enableGlobalVirtualStore":
       return !isTrue(value);
+    case "sharedWorkspaceLockfile":
+      return !isFalse(value);
     default:
       return value === null || (typeof value === "object" && Object.keys(value).length === 0);
   }
@@ -306,4 +309,7 @@ export function ignoredSettingsWarnings(layout: PnpmLayout): string[] {
 
 const IGNORED_BECAUSE: Record<string, string> = {
   dedupeDirectDeps: "workspace projects keep links to the dependencies the root also has",
+  sharedWorkspaceLockfile: "only this project is installed; run silo install in each workspace project too",
+  enableGlobalVirtualStore: "node_modules/.pnpm is built inside the project",
+  configDependencies: "config dependencies are not installed (node_modules/.pnpm-config)",
 };

@@ -46,6 +46,9 @@ export const UNSUPPORTED_SETTINGS: Readonly<Record<string, { name: string; actio
   "virtual-store-dir": { name: "virtualStoreDir", action: "refuse" },
   "enable-modules-dir": { name: "enableModulesDir", action: "refuse" },
   "dedupe-direct-deps": { name: "dedupeDirectDeps", action: "ignore" },
+  "shared-workspace-lockfile": { name: "sharedWorkspaceLockfile", action: "ignore" },
+  "enable-global-virtual-store": { name: "enableGlobalVirtualStore", action: "ignore" },
+  "config-dependencies": { name: "configDependencies", action: "ignore" },
 };
 
 /**

@@ -134,10 +134,19 @@ test("settings silo does not implement: a tree elsewhere is refused, the rest na
   });
   const plain = isolatedLayout(defaults.dir, defaults.env);
   assert.deepEqual(ignoredSettingsWarnings(plain), []);
-  const dedupe = project({ "package.json": "{}", "pnpm-workspace.yaml": "dedupeDirectDeps: true\n" });
+  const dedupe = project({
+    "package.json": "{}",
+    "pnpm-workspace.yaml":
+      "dedupeDirectDeps: true\nsharedWorkspaceLockfile: false\nconfigDependencies:\n  x: 1.0.0\n",
+  });
+  const yaml = path.join(dedupe.dir, "pnpm-workspace.yaml");
   assert.deepEqual(ignoredSettingsWarnings(isolatedLayout(dedupe.dir, dedupe.env)), [
-    `${path.join(dedupe.dir, "pnpm-workspace.yaml")} sets dedupeDirectDeps, which silo does not implement: ` +
+    `${yaml} sets dedupeDirectDeps, which silo does not implement: ` +
     "workspace projects keep links to the dependencies the root also has",
+    `${yaml} sets sharedWorkspaceLockfile, which silo does not implement: ` +
+    "only this project is installed; run silo install in each workspace project too",
+    `${yaml} sets configDependencies, which silo does not implement: ` +
+    "config dependencies are not installed (node_modules/.pnpm-config)",
   ]);
   // supportedArchitectures is read (pnpm-workspace.yaml over package.json's "pnpm" field, pnpm 10 and older).
   const arch = project({
