@@ -357,6 +357,13 @@ function finishPlacing(place: Placing, cas: CasWriter, files: FileMap, execBins:
     }
   };
   for (const relative of execBins) if (relative !== "package.json") link(relative);
+  // npm's naming places a .gitignore as .npmignore: where the package packs both, its own .npmignore is
+  // the one left, whichever came first in the tarball (placing as packed, this links the same file again).
+  for (const relative in files) {
+    if (relative.endsWith(".npmignore") && `${relative.slice(0, -".npmignore".length)}.gitignore` in files) {
+      link(relative);
+    }
+  }
   if (files["package.json"]) {
     link("package.json");
     place.done.push("package.json");
@@ -366,7 +373,7 @@ function finishPlacing(place: Placing, cas: CasWriter, files: FileMap, execBins:
 
 /** A failed ingest takes back the files it placed (nested packages in the folder are not its to remove). */
 function unplace(place: Placing): void {
-  for (const relative of place.done) fs.rmSync(`${place.dir}${path.sep}${relative}`, { force: true });
+  for (const relative of place.done) fs.rmSync(placedPath(place, relative), { force: true });
 }
 
 /**

@@ -23,10 +23,23 @@ export interface Imported {
 
 /**
  * How a package's files are named in node_modules: as packed (pnpm, bun), or as npm unpacks them: pacote
- * renames every `.gitignore` to `.npmignore` (npm publishes them the other way round), the later one in
- * the tarball winning when both are there.
+ * renames every `.gitignore` to `.npmignore` (npm publishes them the other way round); where the package
+ * has both, its `.npmignore` is the one left.
  */
 export type FileNaming = "packed" | "npm";
+
+/**
+ * Whether npm's naming drops the packed file `rel`: a `.gitignore` beside a packed `.npmignore`.
+ *
+ * @example
+ * ```ts
+ * shadowedUnderNpm("a/.gitignore", { "a/.npmignore": 1, "a/.gitignore": 1 }); // true
+ * ```
+ */
+export function shadowedUnderNpm(rel: string, files: Record<string, unknown>): boolean {
+  const name = rel === ".gitignore" || rel.endsWith("/.gitignore");
+  return name && `${rel.slice(0, -".gitignore".length)}.npmignore` in files;
+}
 
 /**
  * The path a packed file `rel` gets under `naming`.
@@ -113,6 +126,7 @@ export class Materializer {
     };
     let files = 0, last: string | undefined;
     for (const rel in record.files) {
+      if (this.#naming === "npm" && shadowedUnderNpm(rel, record.files)) continue;
       if (rel !== "package.json") importOne(rel), files++, last = rel;
     }
     if (record.files["package.json"]) importOne("package.json"), files++, last = "package.json";

@@ -21,7 +21,7 @@ import type { PackageRecord, StoreIndex } from "../store/index_db.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { ProjectRegistry } from "../store/projects.ts";
 import { FAST_PATH_WINDOW_MS } from "../store/verifier.ts";
-import { type FileNaming, placedName } from "./materialize.ts";
+import { type FileNaming, placedName, shadowedUnderNpm } from "./materialize.ts";
 
 /**
  * Whether every store file of `record` is as the index recorded it, for a hit whose files failed
@@ -134,9 +134,10 @@ export function projectStatus(deps: StatusDeps, projectDir: string): StatusRepor
     report.packages++;
     const files: ModifiedPackage["files"] = [];
     let storeAffected = false;
-    // Under npm's naming two packed files can land on one path (.npmignore): the later one is there.
+    // Under npm's naming a packed .gitignore lands as .npmignore, unless the package packs its own.
     const placed = new Map(
-      Object.entries(record.files).map(([rel, entry]) => [placedName(rel, naming), entry]),
+      Object.entries(record.files).filter(([rel]) => naming !== "npm" || !shadowedUnderNpm(rel, record.files))
+        .map(([rel, entry]) => [placedName(rel, naming), entry]),
     );
     for (const [rel, entry] of placed) {
       report.files++;
