@@ -38,7 +38,24 @@ export async function localInputs(projectDir: string, lockText: string): Promise
 
 /** Every file under `dir` (not following symlinks, skipping node_modules and .git) as path, size, mtime. */
 function folderFingerprint(dir: string): string {
-  const lines: string[] = [];
+  return folderFiles(dir).map((name) => {
+    const st = fs.lstatSync(path.join(dir, name), { throwIfNoEntry: false });
+    // Not the mode: installing makes a linked command file executable, which is no edit.
+    return st ? `${name} ${st.size} ${st.mtimeMs}` : "";
+  }).sort().join("\n");
+}
+
+/**
+ * The files under the project's folder `dir` (relative, posix), not following symlinks, node_modules and
+ * .git aside; none when it cannot be read.
+ *
+ * @example
+ * ```ts ignore
+ * folderFiles("/app/packages/cli"); // ["bin/cli.js", "package.json"]
+ * ```
+ */
+export function folderFiles(dir: string): string[] {
+  const files: string[] = [];
   const walk = (at: string, rel: string) => {
     let entries: fs.Dirent[];
     try {
@@ -48,18 +65,13 @@ function folderFingerprint(dir: string): string {
     }
     for (const entry of entries) {
       if (entry.name === "node_modules" || entry.name === ".git") continue;
-      const full = path.join(at, entry.name);
       const name = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) walk(full, name);
-      else {
-        const st = fs.lstatSync(full, { throwIfNoEntry: false });
-        // Not the mode: installing makes a linked command file executable, which is no edit.
-        if (st) lines.push(`${name} ${st.size} ${st.mtimeMs}`);
-      }
+      if (entry.isDirectory()) walk(path.join(at, entry.name), name);
+      else if (entry.isFile()) files.push(name);
     }
   };
   walk(dir, "");
-  return lines.sort().join("\n");
+  return files;
 }
 
 /** The text of `file`, or "" when it cannot be read. */

@@ -37,8 +37,14 @@ export type FileNaming = "packed" | "npm";
  * ```
  */
 export function shadowedUnderNpm(rel: string, files: Record<string, unknown>): boolean {
-  const name = rel === ".gitignore" || rel.endsWith("/.gitignore");
-  return name && `${rel.slice(0, -".gitignore".length)}.npmignore` in files;
+  const renamed = npmignoreFor(rel);
+  return renamed !== undefined && renamed in files;
+}
+
+/** The `.npmignore` npm unpacks a packed `.gitignore` as; undefined for any other file. */
+function npmignoreFor(rel: string): string | undefined {
+  if (rel !== ".gitignore" && !rel.endsWith("/.gitignore")) return undefined;
+  return `${rel.slice(0, -".gitignore".length)}.npmignore`;
 }
 
 /**
@@ -50,8 +56,7 @@ export function shadowedUnderNpm(rel: string, files: Record<string, unknown>): b
  * ```
  */
 export function placedName(rel: string, naming: FileNaming): string {
-  if (naming === "packed" || !(rel === ".gitignore" || rel.endsWith("/.gitignore"))) return rel;
-  return `${rel.slice(0, -".gitignore".length)}.npmignore`;
+  return naming === "npm" ? npmignoreFor(rel) ?? rel : rel;
 }
 
 /** A store file named by the index is gone (verify --repair, gc, a hand edit): re-fetch the package. */

@@ -15,6 +15,7 @@ import path from "node:path";
 import process from "node:process";
 import { parse } from "yaml";
 import { type Env, parseNpmrc } from "../fetch/npmrc.ts";
+import { readJsonObject } from "../lockfile/json.ts";
 import type { PnpmFolderHash } from "../lockfile/pnpm.ts";
 import { pinnedManager } from "./package_manager.ts";
 import { LAYOUT_SETTINGS, pnpmSettingsFiles, UNSUPPORTED_SETTINGS } from "./pnpm_settings_files.ts";
@@ -114,8 +115,8 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
   const major = pinned?.name === "pnpm" ? pinned.major : undefined;
   // pnpm 10 and older also read settings from package.json's "pnpm" field (below pnpm-workspace.yaml).
   if (major === undefined || major < 11) {
-    const manifest = readJson(path.join(projectDir, "package.json"));
-    const fromManifest = (manifest?.pnpm as Record<string, unknown> | undefined)?.supportedArchitectures;
+    const manifest = readJsonObject(path.join(projectDir, "package.json"));
+    const fromManifest = (manifest.pnpm as Record<string, unknown> | undefined)?.supportedArchitectures;
     if (fromManifest !== undefined) {
       set("supportedArchitectures", fromManifest, path.join(projectDir, "package.json"));
     }
@@ -209,14 +210,6 @@ function isDefault(name: string, value: unknown): boolean {
       return !isFalse(value);
     default:
       return value === null || (typeof value === "object" && Object.keys(value).length === 0);
-  }
-}
-
-function readJson(file: string): Record<string, unknown> | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch {
-    return undefined;
   }
 }
 

@@ -24,6 +24,7 @@ import { pidAlive } from "../store/leases.ts";
 import { filesPassFastPath } from "../store/verifier.ts";
 import { type BinMap, binsOf } from "../store/manifest.ts";
 import { unixShebang } from "../store/executable_bins.ts";
+import { folderFiles } from "./local_inputs.ts";
 import { placedKeys, storeFilesIntact } from "./modified.ts";
 import {
   BinClaims,
@@ -182,24 +183,19 @@ export async function restore(
   // first (the projects depend on it); otherwise it is listed as skipped.
   const allowed = new Set([...graph.allowedScripts, ...(options.allowScripts ?? [])]);
   const scriptsSkipped = new Set<string>();
-  const linkedOnly = (p: string) => graph.importers.find((i) => i.path === p)?.linkedOnly === true;
-  const linkedJobs: ScriptJob[] = [];
-  for (
-    const job of options.ignoreScripts
-      ? []
-      : projectScriptJobs(projectDir, [...selection.importers].filter(linkedOnly))
-  ) {
-    if (allowed.has(job.name)) linkedJobs.push(job);
-    else scriptsSkipped.add(job.name);
+  const projectJobs: ScriptJob[] = [];
+  if (!options.ignoreScripts) {
+    const linkedOnly = new Set(graph.importers.filter((i) => i.linkedOnly).map((i) => i.path));
+    const installed = [...selection.importers];
+    for (const job of projectScriptJobs(projectDir, installed.filter((p) => linkedOnly.has(p)))) {
+      if (allowed.has(job.name)) projectJobs.push(job);
+      else scriptsSkipped.add(job.name);
+    }
+    const projects = installed.filter((p) => p !== "." && !linkedOnly.has(p));
+    projectJobs.push(
+      ...projectScriptJobs(projectDir, selection.importers.has(".") ? [...projects, "."] : projects),
+    );
   }
-  const projectJobs = options.ignoreScripts ? [] : [
-    ...linkedJobs,
-    ...projectScriptJobs(
-      projectDir,
-      [...selection.importers].filter((p) => p !== "." && !linkedOnly(p))
-        .concat(selection.importers.has(".") ? ["."] : []),
-    ),
-  ];
   const scriptOptions = {
     env: { npm_config_user_agent: scriptUserAgent(lock.name, pinnedManager(projectDir)) },
     onStart: options.onScript &&
@@ -570,28 +566,15 @@ function readBinsFromDisk(dir: string, expandsBinDir: boolean, keepMissing: bool
   } catch {
     return undefined;
   }
-  const files = expandsBinDir && manifest.directories?.bin ? listFiles(dir) : undefined;
+  const files = expandsBinDir && manifest.directories?.bin
+    ? Object.fromEntries(folderFiles(dir).map((f) => [f, true]))
+    : undefined;
   const bins = binsOf(manifest, files);
   for (const [name, target] of Object.entries(bins)) {
     const st = fs.statSync(path.join(dir, target), { throwIfNoEntry: false });
     if (st ? !st.isFile() : !keepMissing) delete bins[name];
   }
   return bins;
-}
-
-/** Every file under `dir` (relative, posix), node_modules aside: a linked folder's `directories.bin`. */
-function listFiles(dir: string): Record<string, true> {
-  const files: Record<string, true> = {};
-  const walk = (at: string, rel: string) => {
-    for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
-      if (entry.name === "node_modules") continue;
-      const name = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) walk(path.join(at, entry.name), name);
-      else if (entry.isFile()) files[name] = true;
-    }
-  };
-  walk(dir, "");
-  return files;
 }
 
 /** The commands whose file the package has: npm and pnpm skip one that names a missing file. */

@@ -52,7 +52,7 @@ async function sha256Hex(text: string): Promise<string> {
 export async function manifestsState(
   projectDir: string,
   paths: string[],
-): Promise<InstallState["manifests"]> {
+): Promise<NonNullable<InstallState["manifests"]>> {
   const text = paths.map((p) => `${p}\0${readOrEmpty(path.join(projectDir, p))}`).join("\0");
   return { paths, hash: await sha256Hex(text) };
 }
@@ -71,7 +71,7 @@ export async function isUpToDate(projectDir: string, hash: string): Promise<bool
     fs.lstatSync(path.join(projectDir, p), { throwIfNoEntry: false }) !== undefined
   );
   if (!complete || !state.manifests) return complete;
-  return (await manifestsState(projectDir, state.manifests.paths))?.hash === state.manifests.hash;
+  return (await manifestsState(projectDir, state.manifests.paths)).hash === state.manifests.hash;
 }
 
 /** Remove the state before changing node_modules, so an interrupted install is never "up to date". */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import fs from "node:fs";
 import { lineCol, LockfileError } from "./errors.ts";
 
 /**
@@ -22,6 +23,24 @@ export function parseJson(text: string, file: string, hint: string): unknown {
     const found = findJsonError(body) ?? { offset: body.length, message: "invalid JSON" };
     const { line, column } = lineCol(body, found.offset);
     throw new LockfileError(file, `${found.message}. ${hint}`, { line, column, cause });
+  }
+}
+
+/**
+ * The JSON object in `file` (a package.json), or {} when it is missing, unreadable or not an object: for
+ * settings read on the side, where the file's owner reports a broken one.
+ *
+ * @example
+ * ```ts
+ * readJsonObject("/nonexistent/package.json"); // {}
+ * ```
+ */
+export function readJsonObject(file: string): Record<string, unknown> {
+  try {
+    const doc = JSON.parse(fs.readFileSync(file, "utf8"));
+    return doc && typeof doc === "object" && !Array.isArray(doc) ? doc : {};
+  } catch {
+    return {};
   }
 }
 

@@ -11,6 +11,7 @@ import path from "node:path";
 import semver from "semver";
 import { parse as parseYaml } from "yaml";
 import { LockfileError } from "./errors.ts";
+import { readJsonObject } from "./json.ts";
 import type { Graph, Importer } from "./graph.ts";
 
 /** One dependency on which package.json and the lockfile disagree. */
@@ -143,15 +144,6 @@ function readYamlObject(file: string): Record<string, unknown> {
     return doc && typeof doc === "object" ? doc : {};
   } catch {
     return {}; // absent or unreadable: pnpm itself reports a malformed file
-  }
-}
-
-function readJsonObject(file: string): Record<string, unknown> {
-  try {
-    const doc = JSON.parse(fs.readFileSync(file, "utf8"));
-    return doc && typeof doc === "object" ? doc : {};
-  } catch {
-    return {};
   }
 }
 
