@@ -4,8 +4,8 @@
  *
  * @module
  */
-import fs from "node:fs";
 import path from "node:path";
+import { readJsonObject } from "../lockfile/json.ts";
 
 /** A pinned package manager. */
 export interface PinnedManager {
@@ -24,11 +24,7 @@ export interface PinnedManager {
  * ```
  */
 export function pinnedManager(projectDir: string): PinnedManager | undefined {
-  try {
-    const field = JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8")).packageManager;
-    const match = typeof field === "string" ? /^(@?[a-z0-9][\w.-]*)@((\d+)[^+\s]*)/.exec(field) : null;
-    return match ? { name: match[1], version: match[2], major: Number(match[3]) } : undefined;
-  } catch {
-    return undefined;
-  }
+  const field = readJsonObject(path.join(projectDir, "package.json")).packageManager;
+  const match = typeof field === "string" ? /^(@?[a-z0-9][\w.-]*)@((\d+)[^+\s]*)/.exec(field) : null;
+  return match ? { name: match[1], version: match[2], major: Number(match[3]) } : undefined;
 }

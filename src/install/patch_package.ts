@@ -8,6 +8,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { readJsonObject } from "../lockfile/json.ts";
 
 /**
  * The names of the packages the project's patch-package run will rewrite: empty unless one of the
@@ -21,13 +22,10 @@ import path from "node:path";
  */
 export function patchPackageTargets(projectDir: string): Set<string> {
   const targets = new Set<string>();
-  let scripts: Record<string, unknown> | undefined;
-  try {
-    scripts = JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8")).scripts;
-  } catch {
-    return targets;
-  }
-  const calls = Object.values(scripts ?? {}).filter((s): s is string => typeof s === "string")
+  const scripts = readJsonObject(path.join(projectDir, "package.json")).scripts;
+  const calls = Object.values(scripts && typeof scripts === "object" ? scripts : {}).filter((
+    s,
+  ): s is string => typeof s === "string")
     .filter((s) => s.includes("patch-package"));
   if (calls.length === 0) return targets;
   const dirs = new Set(

@@ -12,6 +12,7 @@ import path from "node:path";
 import { applyPatch, parsePatch } from "diff";
 import semver from "semver";
 import { parse as parseYaml } from "yaml";
+import { readJsonObject } from "../lockfile/json.ts";
 import { base32 } from "../lockfile/pnpm.ts";
 
 /** A patch to apply to one package. */
@@ -65,11 +66,10 @@ export function readPatchConfig(projectDir: string): Map<string, string> {
       if (typeof value === "string") entries.set(key, path.resolve(projectDir, value));
     }
   };
-  try {
-    add(
-      JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8"))?.pnpm?.patchedDependencies,
-    );
-  } catch { /* no package.json: nothing configured there */ }
+  add(
+    (readJsonObject(path.join(projectDir, "package.json")).pnpm as { patchedDependencies?: unknown })
+      ?.patchedDependencies,
+  );
   try {
     add(
       parseYaml(fs.readFileSync(path.join(projectDir, "pnpm-workspace.yaml"), "utf8"))?.patchedDependencies,
