@@ -192,10 +192,9 @@ export class StoreIndex {
    * database every install or two. Eviction needs the order of use, not the millisecond.
    */
   touch(keys: Iterable<string>, now: number, granularityMs = 60 * 60 * 1000): void {
-    const stmt = this.db.prepare("UPDATE packages SET last_used = ? WHERE key = ? AND last_used <= ?");
-    this.db.transaction(() => {
-      for (const key of keys) stmt.run(now, key, now - granularityMs);
-    });
+    this.db.prepare(
+      "UPDATE packages SET last_used = ? WHERE last_used <= ? AND key IN (SELECT value FROM json_each(?))",
+    ).run(now, now - granularityMs, JSON.stringify([...keys]));
   }
 
   /** Remove rows (one transaction). */

@@ -107,18 +107,15 @@ export class LeaseTable {
   take(keys: Iterable<string>, pid = this.pid): Lease {
     const owner = `${pid}-${this.#now().toString(36)}-${(leaseCounter++).toString(36)}`;
     const held = new Set<string>();
+    // One statement for the whole set: SQLite walks the JSON array itself (mocha's 611 keys: 8 ms as one
+    // INSERT per key through FFI).
     const insert = (more: Iterable<string>) => {
-      const stmt = this.db.prepare(
-        "INSERT OR IGNORE INTO leases (owner, key, pid, host, started_at) VALUES (?, ?, ?, ?, ?)",
-      );
-      const now = this.#now();
-      this.db.transaction(() => {
-        for (const key of more) {
-          if (held.has(key)) continue;
-          stmt.run(owner, key, pid, this.host, now);
-          held.add(key);
-        }
-      });
+      const fresh = [...new Set(more)].filter((key) => !held.has(key));
+      if (fresh.length === 0) return;
+      this.db.prepare(
+        "INSERT OR IGNORE INTO leases (owner, key, pid, host, started_at) SELECT ?, value, ?, ?, ? FROM json_each(?)",
+      ).run(owner, pid, this.host, this.#now(), JSON.stringify(fresh));
+      for (const key of fresh) held.add(key);
     };
     try {
       insert(keys);

@@ -84,6 +84,24 @@ export function fileCountOf(record: { files: FileMap }): number {
   return unread.get(record)?.count ?? Object.keys(record.files).length;
 }
 
+/**
+ * Whether `record` has the file `rel`, without parsing a packed map: in the packed text a key is a JSON
+ * string right after `{` or `,` (inside a string those characters are never followed by a bare `"`).
+ *
+ * @example
+ * ```ts
+ * import { hasFile, withPackedFiles } from "./packed_files.ts";
+ * const record = withPackedFiles({ key: "k" }, '{"bin/x.js":["ab",493,1,0]}', 1);
+ * console.log(hasFile(record, "bin/x.js"), hasFile(record, "x.js")); // true false
+ * ```
+ */
+export function hasFile(record: { files: FileMap }, rel: string): boolean {
+  const text = unread.get(record)?.text;
+  if (text === undefined) return Object.hasOwn(record.files, rel);
+  const key = `${JSON.stringify(rel)}:[`;
+  return text.startsWith(`{${key}`) || text.includes(`,${key}`);
+}
+
 /** `target` given the file map of `source`: still packed if nobody has read it. */
 export function withFilesOf<T extends object>(target: T, source: { files: FileMap }): T & { files: FileMap } {
   const packed = unread.get(source);

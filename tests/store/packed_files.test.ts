@@ -3,6 +3,7 @@ import { test } from "node:test";
 import type { FileMap } from "../../src/store/index_db.ts";
 import {
   fileCountOf,
+  hasFile,
   packedFilesOf,
   packFiles,
   unpackFiles,
@@ -51,4 +52,24 @@ test("withFilesOf passes a map on still packed, or as it is", () => {
   const plain = withFilesOf({ key: "b" }, { files });
   assert.equal(plain.files, files);
   assert.deepEqual({ ...packed }, { key: "a", files }, "spreading a packed record reads its files");
+});
+
+test("hasFile answers from the packed text as the parsed map would, without parsing it", () => {
+  const odd: FileMap = {
+    'odd",["x.js': { digest: "ab", mode: 0o644, size: 1, checkedAt: 0 },
+    "bin/cli.js": { digest: "cd", mode: 0o755, size: 2, checkedAt: 0 },
+    'a/"quoted".js': { digest: "ef", mode: 0o644, size: 3, checkedAt: 0 },
+  };
+  const packed = packFiles(odd);
+  for (
+    const rel of ["bin/cli.js", 'a/"quoted".js', 'odd",["x.js', "x.js", "cli.js", "bin", 'quoted".js', "ab"]
+  ) {
+    const record = withPackedFiles({}, packed, 3);
+    assert.equal(hasFile(record, rel), Object.hasOwn(odd, rel), rel);
+    assert.ok(Object.getOwnPropertyDescriptor(record, "files")?.get, `asking for ${rel} parsed the map`);
+  }
+  const parsed = withPackedFiles({}, packed, 3);
+  void parsed.files;
+  assert.equal(hasFile(parsed, "bin/cli.js"), true);
+  assert.equal(hasFile(parsed, "x.js"), false);
 });
