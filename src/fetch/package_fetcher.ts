@@ -6,10 +6,12 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import process from "node:process";
 import type { PackageNode } from "../lockfile/graph.ts";
 import { packageKey, type PackageRecord } from "../store/index_db.ts";
 import type { AddOptions, Store } from "../store/store.ts";
 import { downloadWithRetry, TransientFetchError } from "./download.ts";
+import { fetchGitTree, gitBuildScripts, type GitResolution } from "./git_source.ts";
 import type { RegistryClient } from "./registry.ts";
 import { SingleFlight } from "./single_flight.ts";
 import { type PlacedFiles, TarballError } from "./tar_ingest.ts";
@@ -43,6 +45,8 @@ export interface PackageFetcherOptions {
   ingest?: AddOptions["ingest"];
   /** Called after each download completes. */
   onDownload?: (node: PackageNode, bytes: number) => void;
+  /** Told what the install should know about a package it fetched (a git dependency left unbuilt). */
+  warn?: (message: string) => void;
 }
 
 /** A package that cannot be fetched here, with what to do about it. */
@@ -90,7 +94,9 @@ export class PackageFetcher {
       case "directory":
         return `${node.name}@${node.version}#dir:${path.resolve(this.#options.projectDir, r.path)}`;
       case "git":
-        return `${node.name}@${node.version}#git:${r.url}#${r.commit ?? ""}`;
+        return `${node.name}@${node.version}#git:${r.repo ?? r.archive}#${r.commit ?? ""}${
+          r.path ? `&path:${r.path}` : ""
+        }`;
     }
   }
 
@@ -190,11 +196,7 @@ export class PackageFetcher {
   ): Promise<PackageRecord> {
     const label = `${node.name}@${node.version}`;
     const r = node.resolution;
-    if (r.kind === "git") {
-      throw new FetchError(
-        `${label}: git dependencies (${r.url}) are not supported yet; install this project with npm or pnpm`,
-      );
-    }
+    if (r.kind === "git") return await this.#fetchGit(node, r, key);
     if (r.kind === "directory") {
       return (await this.#store.addDirectory(path.resolve(this.#options.projectDir, r.path))).record;
     }
@@ -253,6 +255,44 @@ export class PackageFetcher {
       return result.record;
     } finally {
       this.stats.active--;
+    }
+  }
+
+  /**
+   * A git dependency: the pinned commit's tree goes into a temp folder on the store's filesystem (gc removes
+   * one a killed install leaves), and what `npm pack` would publish from it is stored under the key.
+   */
+  async #fetchGit(node: PackageNode, r: GitResolution, key: string): Promise<PackageRecord> {
+    const label = `${node.name}@${node.version}`;
+    const tmp = fs.mkdtempSync(path.join(this.#store.layout.tmp, `${process.pid}-git-`));
+    let bytes = 0;
+    this.stats.active++;
+    try {
+      const dir = await fetchGitTree(r, tmp, {
+        label,
+        offline: this.#options.offline,
+        download: (url) =>
+          downloadWithRetry(this.#client, url, async (body) => {
+            const archive = new Uint8Array(await new Response(body).arrayBuffer());
+            bytes = archive.length;
+            return archive;
+          }, { package: label }),
+      });
+      const { record } = await this.#store.addDirectory(dir, { key, name: node.name, version: node.version });
+      const unbuilt = gitBuildScripts(record.manifest);
+      if (unbuilt.length > 0) {
+        this.#options.warn?.(
+          `${label} is a git dependency with build scripts (${unbuilt.join(", ")}); silo installs the ` +
+            "commit's files as they are, without running them (as pnpm does with --ignore-scripts)",
+        );
+      }
+      this.stats.downloads++;
+      this.stats.bytes += bytes;
+      this.#options.onDownload?.(node, bytes);
+      return record;
+    } finally {
+      this.stats.active--;
+      fs.rmSync(tmp, { recursive: true, force: true });
     }
   }
 }

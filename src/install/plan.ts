@@ -171,10 +171,15 @@ export function planIsolated(graph: Graph, selection: Selection, options: Isolat
     bins: [],
     roots: importerRoots(graph, selection),
   };
-  const { linksOwnBins, linksPeerBins, folderHash, virtualStoreDirMaxLength, binsOfLinkedDeps } =
-    options.layout ??
-      DEFAULT_LAYOUT;
-  const naming = { hash: folderHash, maxLength: virtualStoreDirMaxLength };
+  const {
+    linksOwnBins,
+    linksPeerBins,
+    folderHash,
+    virtualStoreDirMaxLength,
+    binsOfLinkedDeps,
+    hashesAmbiguousUrls,
+  } = options.layout ?? DEFAULT_LAYOUT;
+  const naming = { hash: folderHash, maxLength: virtualStoreDirMaxLength, hashesAmbiguousUrls };
   const folderOf = (id: string) => `node_modules/.pnpm/${pnpmDirName(id, naming)}`;
   const dirOf = (id: string) => `${folderOf(id)}/node_modules/${graph.packages.get(id)!.name}`;
   // An edge the selection leaves out (an importer's devDependency under --prod, an optional one under

@@ -34,6 +34,8 @@ export interface PnpmLayout {
   virtualStoreDirMaxLength: number;
   /** How folder names are shortened: pnpm 10+ sha256, pnpm 9 and older md5 in base32. */
   folderHash: PnpmFolderHash;
+  /** pnpm 12.10+ hashes the folder name of a git or URL dependency with `#`, `+`, `:` or `?` in it. */
+  hashesAmbiguousUrls: boolean;
   /**
    * pnpm 11+ makes node_modules/.pnpm/node_modules once anything is hoisted, even if only publicly (then it
    * stays empty); older pnpm makes it only for what lands there.
@@ -76,6 +78,7 @@ export const DEFAULT_LAYOUT: PnpmLayout = {
   hoistWorkspacePackages: true,
   virtualStoreDirMaxLength: 120,
   folderHash: "sha256",
+  hashesAmbiguousUrls: true,
   alwaysMakeHoistDir: true,
   linksOwnBins: true,
   linksPeerBins: true,
@@ -162,6 +165,9 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
     settings[name] !== undefined && !isDefault(name, settings[name])
   ).map(({ name, action }) => ({ setting: name, file: sources[name], action }));
   const layout: PnpmLayout = { ...DEFAULT_LAYOUT, sources, unsupported };
+  if (major !== undefined && (major < 12 || (major === 12 && Number(pinned!.version.split(".")[1]) < 10))) {
+    layout.hashesAmbiguousUrls = false;
+  }
   if (major !== undefined && major < 10) {
     layout.publicHoistPattern = PNPM9_PUBLIC_HOIST_PATTERN;
     layout.folderHash = "md5-base32";

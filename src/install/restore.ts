@@ -155,6 +155,7 @@ export async function restore(
     allowMissingIntegrity: options.allowMissingIntegrity,
     flights: c.get(T.flights),
     ingest: pool && ((source, cas, ingestOptions) => pool.ingest(source, cas, ingestOptions)),
+    warn,
   });
   // Invariant 7: lease every key before linking starts; dropped however this function ends (a killed
   // process's lease is reclaimed once its pid is gone).

@@ -17,8 +17,12 @@ export type Resolution =
    * placed like any package's. pnpm `link:` / `workspace:` deps are link edges, not nodes.
    */
   | { kind: "directory"; path: string }
-  /** A git dependency; silo reports these as unsupported rather than guessing. */
-  | { kind: "git"; url: string; commit?: string };
+  /**
+   * A git dependency: a commit of a repository (`repo` as the lockfile spells it), and/or the archive of it
+   * a git host serves (pnpm records GitHub's, GitLab's and Bitbucket's so). `path` is the package's folder
+   * inside the repository (pnpm's `#path:`); `integrity` covers the archive when the lockfile has one.
+   */
+  | { kind: "git"; repo?: string; commit?: string; archive?: string; path?: string; integrity?: string };
 
 /** One edge: `alias` is the folder name the dependent sees in node_modules. */
 export interface Dependency {

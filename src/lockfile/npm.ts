@@ -220,9 +220,11 @@ function resolution(key: string, entry: NpmEntry): Resolution {
   if (resolved === undefined) return { kind: "registry", ...withIntegrity };
   if (/^(git\+|git:|github:|gitlab:|bitbucket:)/.test(resolved)) {
     const hash = resolved.indexOf("#");
-    return hash < 0
-      ? { kind: "git", url: resolved }
-      : { kind: "git", url: resolved.slice(0, hash), commit: resolved.slice(hash + 1) };
+    return hash < 0 ? { kind: "git", repo: resolved } : {
+      kind: "git",
+      repo: resolved.slice(0, hash),
+      commit: resolved.slice(hash + 1),
+    };
   }
   if (/^https?:\/\//.test(resolved)) {
     // Registry tarballs look like <registry>/<name>/-/<basename>-<version>.tgz.

@@ -32,6 +32,7 @@ interface PnpmPackage {
     type?: string;
     repo?: string;
     commit?: string;
+    path?: string;
   };
   os?: string[] | string;
   cpu?: string[] | string;
@@ -115,6 +116,11 @@ export interface PnpmFolderNaming {
   hash?: PnpmFolderHash;
   /** virtual-store-dir-max-length; default 120. */
   maxLength?: number;
+  /**
+   * pnpm 12.10+: a URL or path dependency with `+`, `#`, `:` or `?` in its URL past the scheme always gets
+   * the hash (of the depPath as it is), so it cannot share a folder with one that has `/` there.
+   */
+  hashesAmbiguousUrls?: boolean;
 }
 
 /**
@@ -134,6 +140,11 @@ export function pnpmDirName(depPath: string, naming: PnpmFolderNaming = {}): str
   let name = depPath.startsWith("file:") ? depPath.replace(":", "+") : depPath;
   name = name.replace(hash === "sha256" ? /[\\/:*?"<>|#]/g : /[\\/:*?"<>|]/g, "+");
   if (name.includes("(")) name = name.replace(/\)$/, "").replace(/\)\(|\(|\)/g, "_");
+  if (naming.hashesAmbiguousUrls && hash === "sha256" && ambiguousUrl(depPath)) {
+    return `${name.slice(0, maxLength - 33)}_${
+      createHash("sha256").update(depPath).digest("hex").slice(0, 32)
+    }`;
+  }
   if (name.length > maxLength || (name !== name.toLowerCase() && !name.startsWith("file+"))) {
     if (hash === "md5-base32") {
       return `${name.slice(0, maxLength - 27)}_${base32(createHash("md5").update(name).digest())}`;
@@ -141,6 +152,13 @@ export function pnpmDirName(depPath: string, naming: PnpmFolderNaming = {}): str
     return `${name.slice(0, maxLength - 33)}_${createHash("sha256").update(name).digest("hex").slice(0, 32)}`;
   }
   return name;
+}
+
+/** Whether a depPath's version is a URL or `file:` path with `+`, `#`, `:` or `?` past its scheme. */
+function ambiguousUrl(depPath: string): boolean {
+  const version = depPath.slice(depPath.indexOf("@", 1) + 1);
+  const scheme = version.startsWith("file:") ? "file:" : /^[a-z][a-z0-9+.-]*:\/\//i.exec(version)?.[0];
+  return scheme !== undefined && /[+#:?]/.test(version.slice(scheme.length));
 }
 
 const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
@@ -350,6 +368,16 @@ function edge(
   return { alias, target: { kind: "package", id }, dev, optional };
 }
 
+/**
+ * Whether a tarball URL is a git host's archive of a commit (pnpm's isGitHostedPkgUrl): pnpm records
+ * GitHub, GitLab and Bitbucket dependencies this way, without integrity (the host may re-create the
+ * archive), and publishes only what `npm pack` would from it.
+ */
+function isGitHostedArchive(url: string): boolean {
+  return /^https:\/\/(codeload\.github\.com|bitbucket\.org|gitlab\.com)\//.test(url) &&
+    url.includes("tar.gz");
+}
+
 /** Where a pnpm package's files come from. */
 function resolution(pkg: PnpmPackage, parsed: DepPath): Resolution {
   const r = pkg.resolution ?? {};
@@ -357,9 +385,13 @@ function resolution(pkg: PnpmPackage, parsed: DepPath): Resolution {
   if (r.type === "directory" || r.directory !== undefined) {
     return { kind: "directory", path: r.directory ?? "" };
   }
-  if (r.type === "git" || r.repo !== undefined) return { kind: "git", url: r.repo ?? "", commit: r.commit };
+  const sub = r.path ? { path: r.path } : {};
+  if (r.type === "git" || r.repo !== undefined) {
+    return { kind: "git", repo: r.repo, commit: r.commit, ...sub };
+  }
   if (r.tarball !== undefined) {
     if (r.tarball.startsWith("file:")) return { kind: "tarball", url: r.tarball.slice(5), ...integrity };
+    if (isGitHostedArchive(r.tarball)) return { kind: "git", archive: r.tarball, ...integrity, ...sub };
     // A semver-like version means a registry package whose tarball URL pnpm recorded.
     if (!parsed.version.includes(":")) return { kind: "registry", tarball: r.tarball, ...integrity };
     return { kind: "tarball", url: r.tarball, ...integrity };

@@ -110,11 +110,19 @@ export class Store {
     };
   }
 
-  /** Store a package directory (files only; symlinks skipped). Its key is a hash of its file map. */
-  async addDirectory(dir: string, options: Pick<AddOptions, "now"> = {}): Promise<AddResult> {
+  /**
+   * Store a package directory (files only; symlinks skipped). Its key is a hash of its file map, unless the
+   * caller knows a better one (a git dependency's commit).
+   */
+  async addDirectory(
+    dir: string,
+    options: Pick<AddOptions, "now" | "key" | "name" | "version"> = {},
+  ): Promise<AddResult> {
     const ingested = await ingestDirectory(dir, this.cas);
     const record = await this.#commit(ingested, {
-      key: (name, version) => packageKey(name, version, undefined, ingested.contentIntegrity),
+      name: options.name,
+      version: options.version,
+      key: (name, version) => options.key ?? packageKey(name, version, undefined, ingested.contentIntegrity),
       now: options.now,
     });
     return { record, written: ingested.written, skipped: ingested.skipped, compressedBytes: 0 };

@@ -167,7 +167,7 @@ test("resolved: absent, registry URL, foreign URL, file: tarball, git", () => {
   });
   assert.deepEqual(r("node_modules/e"), {
     kind: "git",
-    url: "git+ssh://git@github.com/x/e.git",
+    repo: "git+ssh://git@github.com/x/e.git",
     commit: "abc123",
   });
 });

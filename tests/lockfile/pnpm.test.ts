@@ -129,6 +129,87 @@ test("pnpmDirName matches the folders pnpm created under node_modules/.pnpm", ()
   assert.ok(names.every((n) => n.length <= 120 && !n.includes("/")));
 });
 
+test("pnpmDirName names git and URL dependencies as pnpm 9, 10 and 12.21 did", () => {
+  // Folders each pnpm made for these lockfile keys (git repos on file:// URLs, tarballs on loopback).
+  const alpha = "alpha@git+file:///tmp/gitdeps/repos/alpha.git#3cc7e6625a5a50c3c2e7c6dfe62484a6456fc884";
+  const mono =
+    "mono-sub@git+file:///tmp/gitdeps/repos/mono.git#bcb15f35af24769d5b6ff58db74d8e349433ae9a&path:/packages/sub";
+  const pnpm12 = { hashesAmbiguousUrls: true };
+  assert.equal(
+    pnpmDirName(alpha, pnpm12),
+    "alpha@git+file++++tmp+gitdeps+repos+alpha.git+3cc7e6625a5a50c3c2e7c6dfe62484a6456fc884_e1718905e186b7ccf94332353d84e74d",
+  );
+  assert.equal(
+    pnpmDirName(mono, pnpm12),
+    "mono-sub@git+file++++tmp+gitdeps+repos+mono.git+bcb15f35af24769d5b6ff58db74d8e349433ae9_98d94b3543fc6cb9a536d5895da43fde",
+  );
+  assert.equal(
+    pnpmDirName("is-number@http://127.0.0.1:4873/is-number/-/is-number-7.0.0.tgz", pnpm12),
+    "is-number@http+++127.0.0.1+4873+is-number+-+is-number-7.0.0.tgz_6ad3f9680df39ff1612e4be8a9aa0795",
+  );
+  assert.equal(
+    pnpmDirName("ms@http://127.0.0.1/ms/-/ms-2.1.3.tgz?x=1", pnpm12),
+    "ms@http+++127.0.0.1+ms+-+ms-2.1.3.tgz+x=1_303d8ac37a48d4d0cd03cbd6726451a6",
+  );
+  // Nothing ambiguous past the scheme: no hash, in pnpm 12 either.
+  assert.equal(
+    pnpmDirName("is-number@http://127.0.0.1/is-number/-/is-number-7.0.0.tgz", pnpm12),
+    "is-number@http+++127.0.0.1+is-number+-+is-number-7.0.0.tgz",
+  );
+  assert.equal(pnpmDirName("local@file:local", pnpm12), "local@file+local");
+  // pnpm 10: `#` becomes `+`, no hash; pnpm 9 keeps `#`.
+  assert.equal(
+    pnpmDirName(mono),
+    "mono-sub@git+file++++tmp+gitdeps+repos+mono.git+bcb15f35af24769d5b6ff58db74d8e349433ae9a&path++packages+sub",
+  );
+  assert.equal(
+    pnpmDirName(alpha, { hash: "md5-base32" }),
+    "alpha@git+file++++tmp+gitdeps+repos+alpha.git#3cc7e6625a5a50c3c2e7c6dfe62484a6456fc884",
+  );
+});
+
+test("pnpm git dependencies: a repository, commit and subfolder; a host's archive (no integrity needed)", () => {
+  const pnpm = parsePnpmLockfile(`lockfileVersion: '9.0'
+
+importers:
+
+  .:
+    dependencies:
+      a:
+        specifier: github:u/a
+        version: https://codeload.github.com/u/a/tar.gz/0123abc
+      b:
+        specifier: git+https://example.com/b.git#path:/pkg
+        version: git+https://example.com/b.git#0123abc&path:/pkg
+
+packages:
+
+  a@https://codeload.github.com/u/a/tar.gz/0123abc:
+    resolution: {tarball: https://codeload.github.com/u/a/tar.gz/0123abc}
+    version: 1.0.0
+
+  b@git+https://example.com/b.git#0123abc&path:/pkg:
+    resolution: {commit: 0123abc, path: /pkg, repo: https://example.com/b.git, type: git}
+    version: 2.0.0
+
+snapshots:
+
+  a@https://codeload.github.com/u/a/tar.gz/0123abc: {}
+
+  b@git+https://example.com/b.git#0123abc&path:/pkg: {}
+`);
+  assert.deepEqual(pnpm.packages.get("a@https://codeload.github.com/u/a/tar.gz/0123abc")!.resolution, {
+    kind: "git",
+    archive: "https://codeload.github.com/u/a/tar.gz/0123abc",
+  });
+  assert.deepEqual(pnpm.packages.get("b@git+https://example.com/b.git#0123abc&path:/pkg")!.resolution, {
+    kind: "git",
+    repo: "https://example.com/b.git",
+    commit: "0123abc",
+    path: "/pkg",
+  });
+});
+
 test("parseDepPath and refToDepPath handle scopes, peers and aliases", () => {
   assert.deepEqual(parseDepPath("@s/a@1.0.0(b@2.0.0)(@t/c@3.0.0)"), {
     name: "@s/a",
@@ -241,7 +322,7 @@ test("small lockfile: aliases, scoped names and every resolution kind", () => {
   });
   assert.deepEqual(node("g@https://codeload.github.com/o/g/tar.gz/abc").resolution, {
     kind: "git",
-    url: "https://github.com/o/g.git",
+    repo: "https://github.com/o/g.git",
     commit: "abc",
   });
   const opt = node("@s/opt@1.0.0(@types/react@18.0.0)");
