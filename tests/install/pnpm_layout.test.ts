@@ -79,6 +79,14 @@ test("readPnpmLayout: .npmrc arrays and flags, pnpm-workspace.yaml wins, default
   assert.equal(old.folderHash, "md5-base32", "pnpm 9 shortens folder names with md5 in base32");
   const pnpm10 = project({ "package.json": JSON.stringify({ packageManager: "pnpm@10.34.9" }) });
   assert.equal(readPnpmLayout(pnpm10.dir, pnpm10.env).folderHash, "sha256");
+  assert.equal(readPnpmLayout(pnpm10.dir, pnpm10.env).hashesAmbiguousUrls, false);
+  assert.equal(old.hashesAmbiguousUrls, false);
+  assert.equal(readPnpmLayout(pnpm11.dir, pnpm11.env).hashesAmbiguousUrls, false);
+  for (const [version, hashes] of [["12.9.3", false], ["12.10.0", true], ["13.0.0", true]] as const) {
+    const pinned = project({ "package.json": JSON.stringify({ packageManager: `pnpm@${version}` }) });
+    assert.equal(readPnpmLayout(pinned.dir, pinned.env).hashesAmbiguousUrls, hashes, `pnpm ${version}`);
+    fs.rmSync(pinned.dir, { recursive: true, force: true });
+  }
 
   const settings = project({
     "package.json": "{}",
@@ -96,6 +104,7 @@ test("readPnpmLayout: .npmrc arrays and flags, pnpm-workspace.yaml wins, default
     hoistWorkspacePackages: true,
     virtualStoreDirMaxLength: 120,
     folderHash: "sha256",
+    hashesAmbiguousUrls: true,
     alwaysMakeHoistDir: true,
     linksOwnBins: true,
     linksPeerBins: true,
