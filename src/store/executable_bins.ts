@@ -36,7 +36,8 @@ export function unixShebang(bytes: Uint8Array): Uint8Array | undefined {
 
 /**
  * Point every bin target in `files` at an executable store entry with a runnable `#!` line, writing the
- * ones that are missing. Returns the paths whose entry changed.
+ * ones that are missing: the package's own commands and those of the packages it bundles (npm and pnpm
+ * link and chmod those too). Returns the paths whose entry changed.
  *
  * @example
  * ```ts ignore
@@ -49,7 +50,18 @@ export async function publishExecutableBins(
   manifest: PackageManifest,
 ): Promise<string[]> {
   const changed: string[] = [];
-  for (const target of Object.values(binsOf(manifest, files))) {
+  const targets = Object.values(binsOf(manifest, files));
+  for (const root of bundlesPackages(cas, files) ? bundledRoots(files) : []) {
+    const bundled = readManifest(cas, files[`${root}package.json`]);
+    const own = () =>
+      Object.fromEntries(
+        Object.entries(files).filter(([rel]) => rel.startsWith(root)).map((
+          [rel, e],
+        ) => [rel.slice(root.length), e]),
+      );
+    if (bundled) targets.push(...Object.values(binsOf(bundled, own)).map((target) => root + target));
+  }
+  for (const target of targets) {
     const entry = files[target];
     if (!entry) continue;
     const exec = (entry.mode & 0o111) !== 0;
@@ -61,4 +73,40 @@ export async function publishExecutableBins(
     changed.push(target);
   }
   return changed;
+}
+
+/**
+ * Whether the package ships packages of its own (`bundleDependencies`, read from its package.json: the
+ * stored manifest leaves it out). A tarball's node_modules without it gets no commands, so no chmod.
+ */
+function bundlesPackages(cas: CasWriter, files: FileMap): boolean {
+  if (!Object.keys(files).some((rel) => rel.startsWith("node_modules/"))) return false;
+  const own = readManifest(cas, files["package.json"]) as
+    | { bundleDependencies?: unknown; bundledDependencies?: unknown }
+    | undefined;
+  const bundles = own?.bundleDependencies ?? own?.bundledDependencies;
+  return bundles === true || (Array.isArray(bundles) && bundles.length > 0);
+}
+
+/** The folders (`node_modules/a/`, `node_modules/a/node_modules/@s/b/`) of the packages a package bundles. */
+function bundledRoots(files: FileMap): string[] {
+  const roots: string[] = [];
+  for (const rel in files) {
+    const root = /^((?:.+\/)?node_modules\/(?:@[^/]+\/)?[^/@][^/]*\/)package\.json$/.exec(rel)?.[1];
+    if (root) roots.push(root);
+  }
+  return roots;
+}
+
+/** A bundled package's package.json from the store; undefined when it is not a JSON object. */
+function readManifest(cas: CasWriter, entry: FileMap[string] | undefined): PackageManifest | undefined {
+  if (!entry) return undefined;
+  try {
+    const parsed = JSON.parse(
+      fs.readFileSync(cas.layout.filePath(entry.digest, (entry.mode & 0o111) !== 0), "utf8"),
+    );
+    return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -5,7 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { install } from "../../src/install/install.ts";
 import { sri } from "../support/tarball.ts";
-import { makeProject, tarballOf } from "./_support.ts";
+import { makeProject, type PkgSpec, tarballOf } from "./_support.ts";
 
 const bundler = {
   name: "bundler",
@@ -26,8 +26,8 @@ const bundler = {
   },
 };
 
-async function bundlerProject(bundled: string) {
-  const p = await makeProject([bundler]);
+async function bundlerProject(bundled: string, spec: PkgSpec = bundler) {
+  const p = await makeProject([spec]);
   fs.rmSync(path.join(p.projectDir, "package-lock.json"));
   fs.writeFileSync(
     path.join(p.projectDir, "package.json"),
@@ -48,7 +48,7 @@ importers:
 packages:
 
   bundler@1.0.0:
-    resolution: {integrity: ${sri(await tarballOf(bundler))}}
+    resolution: {integrity: ${sri(await tarballOf(spec))}}
 ${bundled}
 snapshots:
 
@@ -91,5 +91,23 @@ test("isolated layout: a tarball's node_modules gets no commands unless the lock
     assert.equal(fs.existsSync(path.join(pkg, "node_modules/.bin")), false);
   } finally {
     await p.close();
+  }
+});
+
+test("the command files of bundled packages are executable, as npm and pnpm make them, when the package bundles", async () => {
+  // Packed 0644, as tarballs made by other tools than npm may have them.
+  const declared = { ...bundler, manifest: { bundleDependencies: ["inner", "@s/deep"] } };
+  for (const [spec, executable] of [[declared, true], [bundler, false]] as const) {
+    const p = await bundlerProject("    bundledDependencies:\n      - inner\n", spec);
+    try {
+      await install(p.c, { projectDir: p.projectDir, client: p.client });
+      const pkg = path.join(p.projectDir, "node_modules/.pnpm/bundler@1.0.0/node_modules/bundler");
+      for (const file of ["node_modules/inner/cli.js", "node_modules/@s/deep/run.js"]) {
+        assert.equal((fs.statSync(path.join(pkg, file)).mode & 0o111) !== 0, executable, file);
+      }
+      assert.equal(fs.statSync(path.join(pkg, "index.js")).mode & 0o111, 0, "other files keep their mode");
+    } finally {
+      await p.close();
+    }
   }
 });
