@@ -102,12 +102,25 @@ export class PackageFetcher {
 
   /** The stored package, when the index has it (no I/O beyond one row read). */
   lookup(node: PackageNode): PackageRecord | undefined {
-    if (node.resolution.kind === "directory") return undefined; // a folder may change: always re-read
-    // Stored unchecked for a project that passed --allow-missing-integrity: not for one that did not.
-    if (this.#unverifiable(node)) return undefined;
-    const record = this.#store.index.get(this.keyOf(node));
-    if (record) this.stats.hits++;
-    return record;
+    return this.lookupAll([node])[0];
+  }
+
+  /** {@linkcode lookup} for several packages, in one index query. */
+  lookupAll(nodes: PackageNode[]): (PackageRecord | undefined)[] {
+    // A folder may change: always re-read. Stored unchecked for a project that passed
+    // --allow-missing-integrity: not for one that did not.
+    const keys = nodes.map((node) =>
+      node.resolution.kind === "directory" || this.#unverifiable(node) ? undefined : this.keyOf(node)
+    );
+    const wanted = keys.filter((key) => key !== undefined);
+    const rows = wanted.length === 1
+      ? new Map([[wanted[0], this.#store.index.get(wanted[0])]])
+      : this.#store.index.getMany(wanted);
+    return keys.map((key) => {
+      const record = key === undefined ? undefined : rows.get(key);
+      if (record) this.stats.hits++;
+      return record;
+    });
   }
 
   /** The stored package, downloading it at most once however many callers ask at the same time. */

@@ -390,6 +390,7 @@ export async function restore(
   // verify-store-integrity=false does): one stat per file (mocha, hot, Bun binary: 305 vs 240 ms wall).
   const verify = options.verifyStoreIntegrity !== false;
   const hits: [Placement, PackageRecord][] = [];
+  let found: (PackageRecord | undefined)[] = [];
   const pending: Promise<void>[] = [];
   const settle = (placement: Placement, work: Promise<void>): Promise<void> => {
     const settled = work
@@ -399,8 +400,13 @@ export async function restore(
     pending.push(settled);
     return settled;
   };
-  for (const placement of plan.placements) {
-    const hit = fetcher.lookup(placement.node);
+  // Looked up a batch at a time, so the workers start linking before the last lookup.
+  const LOOKUP_BATCH = 64;
+  for (const [i, placement] of plan.placements.entries()) {
+    if (i % LOOKUP_BATCH === 0) {
+      found = fetcher.lookupAll(plan.placements.slice(i, i + LOOKUP_BATCH).map((p) => p.node));
+    }
+    const hit = found[i % LOOKUP_BATCH];
     if (!hit) {
       settle(
         placement,

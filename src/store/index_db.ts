@@ -158,6 +158,16 @@ export class StoreIndex {
     return row ? toRecord(row) : undefined;
   }
 
+  /**
+   * The rows for `keys`, in one query (SQLite walks the JSON array itself): a hot install looks up every
+   * package of the lockfile, and one statement per key cost mostly FFI round trips.
+   */
+  getMany(keys: string[]): Map<string, PackageRecord> {
+    const rows = this.db.prepare("SELECT * FROM packages WHERE key IN (SELECT value FROM json_each(?))")
+      .all(JSON.stringify(keys));
+    return new Map(rows.map((row) => [row.key as string, toRecord(row)]));
+  }
+
   /** Write rows in one transaction. Call only after every file of each package is in place. */
   putMany(records: PackageRecord[]): void {
     if (records.length === 0) return;

@@ -41,6 +41,9 @@ for (const driver of ["ffi", "builtin"] as const) {
     index.putMany(records);
     assert.deepEqual(index.get("k7"), records[7]);
     assert.equal(index.get("missing"), undefined);
+    const many = index.getMany(["k3", "missing", "k41", 'k"quoted']);
+    assert.deepEqual([...many.keys()].sort(), ["k3", "k41"]);
+    assert.deepEqual(many.get("k41"), records[41]);
     assert.equal(index.keys().length, 50);
     const mode = db.prepare("PRAGMA journal_mode").get()!;
     assert.equal(String(Object.values(mode)[0]), "wal");
