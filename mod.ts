@@ -37,6 +37,7 @@ import type { Container } from "./src/container/container.ts";
 import { install as runInstall, type InstallSummary } from "./src/install/install.ts";
 import type { RequestedMethod } from "./src/link/mod.ts";
 import { projectStatus } from "./src/install/modified.ts";
+import { invalidateProjectsUsing } from "./src/install/state.ts";
 import { type GcReport, parseSize } from "./src/store/gc.ts";
 import { defaultStoreDir } from "./src/store/layout.ts";
 import { type AddResult, addSummary } from "./src/store/store.ts";
@@ -133,6 +134,8 @@ export interface VerifyResult {
   rehashed: number;
   /** The bad packages, each with its bad files. */
   bad: { key: string; name: string; version: string; problems: { path: string; reason: string }[] }[];
+  /** With `repair`: the projects that had a removed package, whose next install is a full one. */
+  reinstall: string[];
   /** With `repair`: bad files removed. */
   removedFiles: number;
   /** With `repair`: index rows removed. */
@@ -421,8 +424,12 @@ class StoreHandle implements SiloStore {
   }
 
   async verify(options: VerifyStoreOptions = {}): Promise<VerifyResult> {
-    const report = await this.#open().get(T.verifier).verifyAll({ repair: options.repair });
-    return { ok: report.bad.length === 0, ...report };
+    const c = this.#open();
+    const report = await c.get(T.verifier).verifyAll({ repair: options.repair });
+    const reinstall = options.repair
+      ? invalidateProjectsUsing(c.get(T.projects), report.bad.map((b) => b.key))
+      : [];
+    return { ok: report.bad.length === 0, ...report, reinstall };
   }
 
   stats(): StoreStats {

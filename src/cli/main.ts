@@ -80,7 +80,9 @@ export async function main(argv: string[], output: Output = processOutput, cwd?:
     const { store, rest } = takeStoreFlag(argv);
     const [name, ...args] = rest;
     if (!name || name === "-h" || name === "--help" || name === "help") {
-      output.out(HELP);
+      // `silo help install`, `silo -h gc`: that command's help, as npm and pnpm give it.
+      const about = args[0] && commands[aliases[args[0]] ?? args[0]];
+      output.out(about ? (await about()).help : HELP);
       return name ? 0 : 1;
     }
     if (name === "-v" || name === "--version") {

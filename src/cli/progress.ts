@@ -43,6 +43,10 @@ export function renderNotes(s: InstallSummary): string[] {
       }` +
         ` (allow with --allow-scripts ${s.scriptsSkipped.slice(0, 3).join(",")}${
           s.scriptsSkipped.length > 3 ? ",..." : ""
+        }, or for good in ${
+          s.lockfile === "pnpm-lock.yaml"
+            ? "pnpm-workspace.yaml's allowBuilds"
+            : 'package.json\'s "allowScripts" (npm approve-scripts)'
         })`,
     );
   }

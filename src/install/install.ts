@@ -132,7 +132,7 @@ export async function install(
   // Inside a workspace project, the workspace is installed, as npm and pnpm do.
   const projectDir = workspaceRootOf(asked);
   if (projectDir !== asked) {
-    options.warn?.(`installing the workspace at ${projectDir}, which ${asked} is part of`);
+    options.warn?.(`installing the project at ${projectDir}, which ${asked} is part of`);
   }
   // What the command line leaves unsaid, npm's settings decide (as npm ci reads them).
   const npm = readNpmSettings(projectDir);
@@ -150,7 +150,14 @@ export async function install(
     method: options.importMethod ?? "auto",
     // npm's settings that change the tree or whether it is built.
     npm: { binLinks: npm.binLinks, installStrategy: npm.installStrategy?.value },
+    // Which scripts run: allowing one more (or ignoring them) must not be answered with "up to date".
+    scripts: options.ignoreScripts ? "none" : [...new Set(options.allowScripts ?? [])].sort(),
   });
+  for (const other of lock.ignored ?? []) {
+    options.warn?.(
+      `${other} is there too; silo installs from ${lock.name}. Remove the lockfile of the package manager the project does not use.`,
+    );
+  }
   const summary: InstallSummary = {
     upToDate: false,
     lockfile: lock.name,

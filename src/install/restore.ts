@@ -14,6 +14,7 @@ import { loadNpmConfig } from "../fetch/npmrc.ts";
 import { RegistryClient } from "../fetch/registry.ts";
 import type { PackageNode } from "../lockfile/graph.ts";
 import { parseLockfile, readAllowedScripts } from "../lockfile/mod.ts";
+import { scriptsAllowed } from "../lockfile/scripts.ts";
 import { addExcludedLinks, assertLockfileInSync } from "../lockfile/manifest_sync.ts";
 import { LockfileError } from "../lockfile/errors.ts";
 import { currentPlatform, platformMismatch, withSupportedArchitectures } from "../lockfile/platform.ts";
@@ -81,6 +82,17 @@ export async function restore(
   const { projectDir, lock, hash, started, summary, npm } = inputs;
   const warn = options.warn ?? (() => {});
   const graph = parseLockfile(lock);
+  const broken = graph.warnings?.filter((w) => w.fatal) ?? [];
+  if (broken.length > 0) {
+    throw new LockfileError(
+      lock.file,
+      `is incomplete (a merge conflict resolved by hand?):\n${
+        broken.slice(0, 10).map((w) => `  ${w.message}`).join("\n")
+      }${broken.length > 10 ? `\n  ... and ${broken.length - 10} more` : ""}\nRun \`${
+        graph.source === "pnpm-lock.yaml" ? "pnpm install" : "npm install"
+      }\` to repair it (silo never changes it), then run silo install again.`,
+    );
+  }
   // Workers start loading now, while the lockfile is checked and planned and the store looked up (see
   // worker_pool.ts); every package of the lockfile is a fair guess at how many will be placed.
   const workers = options.importer
@@ -190,7 +202,7 @@ export async function restore(
     const linkedOnly = new Set(graph.importers.filter((i) => i.linkedOnly).map((i) => i.path));
     const installed = [...selection.importers];
     for (const job of projectScriptJobs(projectDir, installed.filter((p) => linkedOnly.has(p)))) {
-      if (allowed.has(job.name)) projectJobs.push(job);
+      if (scriptsAllowed(allowed, job.name, job.version)) projectJobs.push(job);
       else scriptsSkipped.add(job.name);
     }
     const projects = installed.filter((p) => p !== "." && !linkedOnly.has(p));
@@ -273,7 +285,8 @@ export async function restore(
       summary.skipped.push({ id: placement.id, reason: misfit });
       return undefined;
     }
-    const runs = !options.ignoreScripts && allowed.has(placement.node.name) &&
+    const runs = !options.ignoreScripts &&
+      scriptsAllowed(allowed, placement.node.name, placement.node.version) &&
       hasLifecycle(record.manifest.scripts);
     // Under --ignore-scripts nothing runs by request: no list of what --allow-scripts could allow.
     if (
@@ -355,7 +368,8 @@ export async function restore(
   // hard links anyway: the workers hardlink, nothing writes to the package later (see prepare: those get
   // copies), and it is not optional (its manifest may yet rule this platform out).
   const placeAtFor = (placement: Placement): string | undefined =>
-    pool?.method === "hardlink" && !placement.node.optional && !allowed.has(placement.node.name) &&
+    pool?.method === "hardlink" && !placement.node.optional &&
+      !scriptsAllowed(allowed, placement.node.name, placement.node.version) &&
       !patchHashOf(placement.id) && !rewritten.has(placement.node.name)
       ? path.join(projectDir, placement.dir)
       : undefined;

@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type LocatedLockfile, locateLockfile } from "../lockfile/locate.ts";
+import type { ProjectRegistry } from "../store/projects.ts";
 import { localInputs, readOrEmpty } from "./local_inputs.ts";
 import { layoutLines, pnpmSettingsFiles } from "./pnpm_settings_files.ts";
 
@@ -77,6 +78,20 @@ export async function isUpToDate(projectDir: string, hash: string): Promise<bool
 /** Remove the state before changing node_modules, so an interrupted install is never "up to date". */
 export function clearState(projectDir: string): void {
   fs.rmSync(path.join(projectDir, "node_modules", STATE_FILE), { force: true });
+}
+
+/**
+ * After `verify --repair` removed the packages `keys` from the store: every live project that had one
+ * installs in full next time, not "up to date" (its node_modules may still hold the bad file through a
+ * hardlink). Returns those projects' folders.
+ */
+export function invalidateProjectsUsing(projects: ProjectRegistry, keys: Iterable<string>): string[] {
+  const removed = new Set(keys);
+  const stale = projects.partition().live.filter((p) =>
+    Object.values(p.packages).some((k) => removed.has(k))
+  );
+  for (const p of stale) clearState(p.path);
+  return stale.map((p) => p.path);
 }
 
 /** Record a complete install (the last write of an install). */

@@ -125,6 +125,11 @@ export interface GraphWarning {
   id: string;
   /** Human-readable, names the package and the lockfile. */
   message: string;
+  /**
+   * The lockfile is broken here, so its package manager refuses it too (a project's dependency without an
+   * entry, a pnpm snapshot without its package: a merge conflict resolved by hand): the install stops.
+   */
+  fatal?: true;
 }
 
 /** A parsed lockfile. */

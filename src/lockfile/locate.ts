@@ -11,12 +11,21 @@ import { LockfileError } from "./errors.ts";
 /** Lockfiles looked for, in order of preference (npm-shrinkwrap.json wins over package-lock.json, as in npm). */
 export const LOCKFILE_NAMES = ["npm-shrinkwrap.json", "package-lock.json", "pnpm-lock.yaml"] as const;
 
+/** Lockfiles of other package managers, which silo does not read: named in the error instead of "none". */
+const FOREIGN_LOCKFILES: Record<string, string> = {
+  "yarn.lock": "yarn",
+  "bun.lock": "bun",
+  "bun.lockb": "bun",
+};
+
 /** A lockfile found on disk. */
 export interface LocatedLockfile {
   /** Absolute path. */
   file: string;
   name: (typeof LOCKFILE_NAMES)[number];
   text: string;
+  /** Other lockfiles silo reads that are in the folder too (the first of LOCKFILE_NAMES is used). */
+  ignored?: string[];
 }
 
 /**
@@ -28,16 +37,37 @@ export interface LocatedLockfile {
  * ```
  */
 export function locateLockfile(projectDir: string): LocatedLockfile {
-  for (const name of LOCKFILE_NAMES) {
+  if (!fs.statSync(projectDir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new LockfileError(projectDir, "not a folder; give the project's folder (--dir)");
+  }
+  for (const [i, name] of LOCKFILE_NAMES.entries()) {
     const file = path.join(projectDir, name);
     try {
-      return { file, name, text: fs.readFileSync(file, "utf8") };
+      const text = fs.readFileSync(file, "utf8");
+      // npm-shrinkwrap.json beside package-lock.json is npm's own rule; a pnpm-lock.yaml beside either is a
+      // choice silo makes, so it says so.
+      const ignored = LOCKFILE_NAMES.slice(i + 1).filter((other) =>
+        other === "pnpm-lock.yaml" && fs.existsSync(path.join(projectDir, other))
+      );
+      return { file, name, text, ...(ignored.length ? { ignored } : {}) };
     } catch (e) {
       if ((e as { code?: string }).code === "ENOENT") continue;
       throw new LockfileError(file, `cannot be read (${(e as Error).message}). Check its permissions.`, {
         cause: e,
       });
     }
+  }
+  const foreign = Object.keys(FOREIGN_LOCKFILES).find((name) => fs.existsSync(path.join(projectDir, name)));
+  if (foreign) {
+    throw new LockfileError(
+      path.join(projectDir, foreign),
+      `${FOREIGN_LOCKFILES[foreign]}'s lockfile, which silo does not read yet (it reads ${
+        LOCKFILE_NAMES.join(", ")
+      }). Install this project with ${
+        FOREIGN_LOCKFILES[foreign]
+      }; making another lockfile from package.json ` +
+        "would resolve versions anew (`pnpm import` converts a yarn.lock keeping them).",
+    );
   }
   throw new LockfileError(
     projectDir,
@@ -47,9 +77,10 @@ export function locateLockfile(projectDir: string): LocatedLockfile {
 }
 
 /**
- * The folder to install for `dir`: `dir` itself when it holds a lockfile; else, as npm and pnpm do inside a
- * workspace project, the nearest folder above it with a lockfile that lists `dir` as one of its projects.
- * Otherwise `dir` (and {@linkcode locateLockfile} says what is missing).
+ * The folder to install for `dir`: the project it is in (`dir`, or the nearest folder above with a
+ * package.json, as npm finds its prefix); then, as npm and pnpm do inside a workspace project, the nearest
+ * folder above that with a lockfile that lists it as one of its projects. Otherwise that project (and
+ * {@linkcode locateLockfile} says what is missing).
  *
  * @example
  * ```ts ignore
@@ -58,6 +89,12 @@ export function locateLockfile(projectDir: string): LocatedLockfile {
  */
 export function workspaceRootOf(dir: string): string {
   const has = (d: string, name: string) => fs.existsSync(path.join(d, name));
+  if (LOCKFILE_NAMES.some((name) => has(dir, name))) return dir;
+  // A folder inside a project (src/lib) belongs to the nearest one above with a package.json, as npm's prefix.
+  for (let up = dir; !has(dir, "package.json") && path.dirname(up) !== up;) {
+    up = path.dirname(up);
+    if (has(up, "package.json")) dir = up;
+  }
   if (LOCKFILE_NAMES.some((name) => has(dir, name))) return dir;
   for (let up = path.dirname(dir);; up = path.dirname(up)) {
     const name = LOCKFILE_NAMES.find((n) => has(up, n));

@@ -190,6 +190,7 @@ function edges(
     const key = resolveKey(keys, from, alias);
     if (key === undefined || !isPackageKey(key)) {
       // Optional deps and optional peers may be legitimately absent; anything else is recorded.
+      // The root's own dependency missing is what npm ci refuses ("Missing: x from lock file").
       if (!flags.optional) {
         warnings.push({
           code: "unresolved",
@@ -197,6 +198,7 @@ function edges(
           message: `${
             from === "" ? "the root package" : from
           } depends on ${alias}, which the lockfile does not contain`,
+          ...(from === "" && !flags.peer ? { fatal: true } : {}),
         });
       }
       continue;

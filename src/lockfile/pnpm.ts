@@ -238,6 +238,7 @@ export function parsePnpmLockfile(text: string, file = "pnpm-lock.yaml"): Graph 
         code: "unresolved",
         id,
         message: `snapshot ${id} has no entry in packages of ${file}`,
+        fatal: true,
       });
     }
     const dependencies: Dependency[] = [];
@@ -362,6 +363,7 @@ function edge(
       code: "unresolved",
       id: owner ?? from,
       message: `${owner ?? `importer ${from}`} depends on ${alias}@${ref}, which has no snapshot`,
+      fatal: true,
     });
     return null;
   }

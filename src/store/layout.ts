@@ -59,8 +59,13 @@ export function defaultStoreDir(
   platform = process.platform,
 ): string {
   if (env.SILO_STORE_DIR) return env.SILO_STORE_DIR;
-  const home = env.HOME ?? env.USERPROFILE ?? os.homedir();
+  // An empty or relative value counts as unset (the XDG spec says so): a store in the current folder would
+  // give every project its own.
+  const absolute = (value: string | undefined) => value && path.isAbsolute(value) ? value : undefined;
+  const home = absolute(env.HOME) ?? absolute(env.USERPROFILE) ?? os.homedir();
   if (platform === "darwin") return path.join(home, "Library", "Caches", "silo");
-  if (platform === "win32") return path.join(env.LOCALAPPDATA ?? path.join(home, "AppData", "Local"), "silo");
-  return path.join(env.XDG_CACHE_HOME ?? path.join(home, ".cache"), "silo");
+  if (platform === "win32") {
+    return path.join(absolute(env.LOCALAPPDATA) ?? path.join(home, "AppData", "Local"), "silo");
+  }
+  return path.join(absolute(env.XDG_CACHE_HOME) ?? path.join(home, ".cache"), "silo");
 }

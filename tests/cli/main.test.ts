@@ -28,6 +28,11 @@ test("--version, help, and a command's --help", async () => {
   const install = capture();
   assert.equal(await main(["i", "--help"], install), 0, "aliases resolve");
   assert.match(install.stdout[0], /--frozen-lockfile/);
+  for (const argv of [["help", "install"], ["-h", "ci"]]) {
+    const about = capture();
+    assert.equal(await main(argv, about), 0);
+    assert.deepEqual(about.stdout, install.stdout, `${argv.join(" ")} gives install's help`);
+  }
 });
 
 test("unknown commands and bad flags exit 1 with a message, not a stack", async () => {

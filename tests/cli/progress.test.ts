@@ -69,10 +69,14 @@ test("the summary says what was installed, from where, how, and how long it took
 
 test("notes name the packages whose scripts did not run and how to allow them", () => {
   assert.deepEqual(renderNotes(summary), [
-    "lifecycle scripts not run for 1 package: esbuild (allow with --allow-scripts esbuild)",
+    "lifecycle scripts not run for 1 package: esbuild (allow with --allow-scripts esbuild, or for good in pnpm-workspace.yaml's allowBuilds)",
   ]);
+  assert.match(
+    renderNotes({ ...summary, lockfile: "package-lock.json" })[0],
+    /or for good in package\.json's "allowScripts" \(npm approve-scripts\)\)$/,
+  );
   const many = renderNotes({ ...summary, scriptsSkipped: ["a", "b", "c", "d"], scriptsRun: 2 });
-  assert.match(many[0], /4 packages: a, b, c, d \(allow with --allow-scripts a,b,c,\.\.\.\)/);
+  assert.match(many[0], /4 packages: a, b, c, d \(allow with --allow-scripts a,b,c,\.\.\., or for good/);
   assert.equal(many[1], "ran 2 lifecycle scripts");
   assert.deepEqual(renderNotes({ ...summary, scriptsSkipped: [] }), []);
 });

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { workspaceRootOf } from "../../src/lockfile/locate.ts";
+import { locateLockfile, workspaceRootOf } from "../../src/lockfile/locate.ts";
 
 function tree(files: Record<string, string>): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "silo-locate-"));
@@ -29,7 +29,8 @@ test("workspaceRootOf: inside a workspace project, the workspace whose lockfile 
     path.join(pnpm, "packages/other"),
     "not a project of that lockfile: the folder itself (the install then says no lockfile is there)",
   );
-  assert.equal(workspaceRootOf(path.join(pnpm, "packages/ui/src")), path.join(pnpm, "packages/ui/src"));
+  // A folder inside a project (no package.json of its own) belongs to that project, as in npm and pnpm.
+  assert.equal(workspaceRootOf(path.join(pnpm, "packages/ui/src")), pnpm);
 
   const npm = tree({
     "package-lock.json": JSON.stringify(
@@ -52,4 +53,22 @@ test("workspaceRootOf: inside a workspace project, the workspace whose lockfile 
   });
   assert.equal(workspaceRootOf(path.join(nested, "inner/pkg")), path.join(nested, "inner/pkg"));
   for (const dir of [pnpm, npm, nested]) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("locateLockfile: a subfolder finds its project; a yarn or bun project, a second lockfile and a file are named", () => {
+  const npm = tree({ "package.json": "{}", "package-lock.json": "{}", "src/lib/x.js": "" });
+  assert.equal(workspaceRootOf(path.join(npm, "src/lib")), npm);
+  assert.equal(locateLockfile(npm).ignored, undefined);
+  fs.writeFileSync(path.join(npm, "pnpm-lock.yaml"), "lockfileVersion: '9.0'\n");
+  assert.deepEqual(locateLockfile(npm).ignored, ["pnpm-lock.yaml"]);
+  assert.throws(
+    () => locateLockfile(path.join(npm, "package.json")),
+    /package\.json: not a folder; give the project's folder/,
+  );
+
+  const yarn = tree({ "package.json": "{}", "yarn.lock": "" });
+  assert.throws(() => locateLockfile(yarn), /yarn\.lock: yarn's lockfile, which silo does not read yet/);
+  const bun = tree({ "package.json": "{}", "bun.lock": "{}" });
+  assert.throws(() => locateLockfile(bun), /bun\.lock: bun's lockfile/);
+  for (const dir of [npm, yarn, bun]) fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LockfileError, readAllowedScripts, readLockfile } from "../../src/lockfile/mod.ts";
+import { scriptsAllowed } from "../../src/lockfile/scripts.ts";
 import { FIXTURES, tempProject } from "./_fixtures.ts";
 
 const V3 = JSON.stringify({
@@ -89,6 +90,33 @@ test("allowedScripts: trustedDependencies, pnpm.onlyBuiltDependencies, workspace
       "esbuild",
       "sharp",
     ]);
+  } finally {
+    p.cleanup();
+  }
+});
+
+test("allowedScripts: npm's package.json allowScripts, by name or pinned to versions", async () => {
+  const p = tempProject({
+    "package-lock.json": V3,
+    "package.json": JSON.stringify({
+      allowScripts: { esbuild: true, "sharp@0.33.5": true, "canvas@2 || 3": true, "core-js": false },
+    }),
+  });
+  try {
+    const allowed = new Set(await readAllowedScripts(p.dir));
+    assert.deepEqual([...allowed], ["canvas@2 || 3", "esbuild", "sharp@0.33.5"]);
+    const cases: [string, string, boolean][] = [
+      ["esbuild", "0.25.2", true],
+      ["sharp", "0.33.5", true],
+      ["sharp", "0.34.0", false],
+      ["canvas", "3.1.0", true],
+      ["canvas", "1.6.0", false],
+      ["core-js", "3.40.0", false],
+      ["esbuild-wasm", "0.25.2", false],
+    ];
+    for (const [name, version, ok] of cases) {
+      assert.equal(scriptsAllowed(allowed, name, version), ok, `${name}@${version}`);
+    }
   } finally {
     p.cleanup();
   }

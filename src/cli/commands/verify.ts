@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { T } from "../../container/app.ts";
+import { invalidateProjectsUsing } from "../../install/state.ts";
 import type { CommandContext } from "../context.ts";
 import { formatDuration, plural } from "../format.ts";
 
@@ -20,11 +21,15 @@ export async function verifyCommand(ctx: CommandContext, argv: string[]): Promis
     options: { repair: { type: "boolean" }, json: { type: "boolean" } },
   });
   const started = performance.now();
-  const report = await (await ctx.container()).get(T.verifier).verifyAll({ repair: values.repair });
+  const c = await ctx.container();
+  const report = await c.get(T.verifier).verifyAll({ repair: values.repair });
+  const reinstall = values.repair
+    ? invalidateProjectsUsing(c.get(T.projects), report.bad.map((b) => b.key))
+    : [];
   const elapsed = performance.now() - started;
   if (values.json) {
     ctx.output.out(
-      JSON.stringify({ ok: report.bad.length === 0, ...report, ms: Math.round(elapsed) }, null, 2),
+      JSON.stringify({ ok: report.bad.length === 0, ...report, reinstall, ms: Math.round(elapsed) }, null, 2),
     );
   } else {
     for (const bad of report.bad) {
@@ -41,6 +46,14 @@ export async function verifyCommand(ctx: CommandContext, argv: string[]): Promis
         }; ` +
           `the next install fetches them again. ${summary}`,
       );
+      if (reinstall.length > 0) {
+        ctx.output.out(
+          `${
+            plural(reinstall.length, "project")
+          } had them in node_modules and will be installed again in full ` +
+            `by the next \`silo install\` there: ${reinstall.join(", ")}`,
+        );
+      }
     } else {
       ctx.output.out(
         `${
