@@ -126,7 +126,13 @@ function packageFolder(root: string, sub: string | undefined, label: string): st
 
 function checkIntegrity(bytes: Uint8Array, integrity: string, label: string, url: string): void {
   const sri = parseIntegrity(integrity);
-  if (!sri) return;
+  if (!sri) {
+    throw new TarballError(
+      "integrity",
+      label,
+      `unsupported integrity "${integrity}" (silo checks sha512 and sha1)`,
+    );
+  }
   const actual = createHash(sri.algorithm).update(bytes).digest("base64");
   if (actual !== sri.digest) {
     throw new TarballError(

@@ -112,10 +112,7 @@ export class PackageFetcher {
     const keys = nodes.map((node) =>
       node.resolution.kind === "directory" || this.#unverifiable(node) ? undefined : this.keyOf(node)
     );
-    const wanted = keys.filter((key) => key !== undefined);
-    const rows = wanted.length === 1
-      ? new Map([[wanted[0], this.#store.index.get(wanted[0])]])
-      : this.#store.index.getMany(wanted);
+    const rows = this.#store.index.getMany(keys.filter((key) => key !== undefined));
     return keys.map((key) => {
       const record = key === undefined ? undefined : rows.get(key);
       if (record) this.stats.hits++;

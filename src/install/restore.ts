@@ -15,7 +15,7 @@ import { RegistryClient } from "../fetch/registry.ts";
 import type { PackageNode } from "../lockfile/graph.ts";
 import { parseLockfile, readAllowedScripts } from "../lockfile/mod.ts";
 import { scriptsAllowed } from "../lockfile/scripts.ts";
-import { addExcludedLinks, assertLockfileInSync } from "../lockfile/manifest_sync.ts";
+import { addExcludedLinks, assertLockfileComplete, assertLockfileInSync } from "../lockfile/manifest_sync.ts";
 import { LockfileError } from "../lockfile/errors.ts";
 import { currentPlatform, platformMismatch, withSupportedArchitectures } from "../lockfile/platform.ts";
 import { selectPackages } from "../lockfile/select.ts";
@@ -82,17 +82,7 @@ export async function restore(
   const { projectDir, lock, hash, started, summary, npm } = inputs;
   const warn = options.warn ?? (() => {});
   const graph = parseLockfile(lock);
-  const broken = graph.warnings?.filter((w) => w.fatal) ?? [];
-  if (broken.length > 0) {
-    throw new LockfileError(
-      lock.file,
-      `is incomplete (a merge conflict resolved by hand?):\n${
-        broken.slice(0, 10).map((w) => `  ${w.message}`).join("\n")
-      }${broken.length > 10 ? `\n  ... and ${broken.length - 10} more` : ""}\nRun \`${
-        graph.source === "pnpm-lock.yaml" ? "pnpm install" : "npm install"
-      }\` to repair it (silo never changes it), then run silo install again.`,
-    );
-  }
+  assertLockfileComplete(graph, lock.file);
   // Workers start loading now, while the lockfile is checked and planned and the store looked up (see
   // worker_pool.ts); every package of the lockfile is a fair guess at how many will be placed.
   const workers = options.importer

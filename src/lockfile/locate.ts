@@ -40,16 +40,14 @@ export function locateLockfile(projectDir: string): LocatedLockfile {
   if (!fs.statSync(projectDir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new LockfileError(projectDir, "not a folder; give the project's folder (--dir)");
   }
-  for (const [i, name] of LOCKFILE_NAMES.entries()) {
+  for (const name of LOCKFILE_NAMES) {
     const file = path.join(projectDir, name);
     try {
       const text = fs.readFileSync(file, "utf8");
       // npm-shrinkwrap.json beside package-lock.json is npm's own rule; a pnpm-lock.yaml beside either is a
       // choice silo makes, so it says so.
-      const ignored = LOCKFILE_NAMES.slice(i + 1).filter((other) =>
-        other === "pnpm-lock.yaml" && fs.existsSync(path.join(projectDir, other))
-      );
-      return { file, name, text, ...(ignored.length ? { ignored } : {}) };
+      const pnpmToo = name !== "pnpm-lock.yaml" && fs.existsSync(path.join(projectDir, "pnpm-lock.yaml"));
+      return { file, name, text, ...(pnpmToo ? { ignored: ["pnpm-lock.yaml"] } : {}) };
     } catch (e) {
       if ((e as { code?: string }).code === "ENOENT") continue;
       throw new LockfileError(file, `cannot be read (${(e as Error).message}). Check its permissions.`, {

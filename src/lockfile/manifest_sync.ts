@@ -186,15 +186,33 @@ export function assertLockfileInSync(projectDir: string, graph: Graph, lockfile:
     ...findSettingMismatches(projectDir, graph),
   ];
   if (mismatches.length === 0) return;
-  const shown = mismatches.slice(0, 10).map((m) => `  ${m}`).join("\n");
-  const more = mismatches.length > 10 ? `\n  ... and ${mismatches.length - 10} more` : "";
-  const fix = graph.source === "pnpm-lock.yaml" ? "pnpm install" : "npm install";
   const what = graph.source === "pnpm-lock.yaml"
     ? "the project's package.json files and settings"
     : "package.json";
   throw new LockfileError(
     lockfile,
-    `is out of date with ${what}:\n${shown}${more}\n` +
-      `Run \`${fix}\` to update the lockfile (silo never changes it), then run silo install again.`,
+    lockfileProblems(`is out of date with ${what}`, mismatches, graph, "update the lockfile"),
   );
+}
+
+/**
+ * Throw a {@linkcode LockfileError} when the lockfile lacks what the project depends on (the graph's fatal
+ * warnings): its package manager refuses such a file too.
+ */
+export function assertLockfileComplete(graph: Graph, lockfile: string): void {
+  const broken = (graph.warnings ?? []).filter((w) => w.fatal).map((w) => w.message);
+  if (broken.length === 0) return;
+  throw new LockfileError(
+    lockfile,
+    lockfileProblems("is incomplete (a merge conflict resolved by hand?)", broken, graph, "repair it"),
+  );
+}
+
+/** The message for problems of a lockfile: the first ten, and the package manager command that fixes it. */
+function lockfileProblems(what: string, problems: string[], graph: Graph, action: string): string {
+  const shown = problems.slice(0, 10).map((p) => `  ${p}`).join("\n");
+  const more = problems.length > 10 ? `\n  ... and ${problems.length - 10} more` : "";
+  const fix = graph.source === "pnpm-lock.yaml" ? "pnpm install" : "npm install";
+  return `${what}:\n${shown}${more}\n` +
+    `Run \`${fix}\` to ${action} (silo never changes it), then run silo install again.`;
 }
