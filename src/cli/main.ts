@@ -5,6 +5,7 @@
  */
 import process from "node:process";
 import { CommandContext, type Output, processOutput, UsageError } from "./context.ts";
+import { closest } from "./flags.ts";
 
 /** The CLI's version. */
 export const VERSION = "0.1.0";
@@ -59,19 +60,47 @@ const commands: Record<string, () => Promise<Command>> = {
 };
 const aliases: Record<string, string> = { i: "install", ci: "install" };
 
-/** Split `--store DIR` / `--store=DIR` (allowed anywhere) from the rest. */
+/**
+ * What npm, pnpm or bun users may ask silo for, which it leaves to them: silo restores node_modules from
+ * the lockfile they made.
+ */
+const ELSEWHERE: Record<string, string> = Object.fromEntries([
+  ...["update", "up", "upgrade", "remove", "rm", "uninstall", "un", "dedupe", "prune", "link", "unlink"]
+    .map((c) => [c, "never changes dependencies or the lockfile"]),
+  ...["run", "exec", "x", "dlx", "test", "start", "rebuild", "publish", "pack"]
+    .map((c) => [c, "runs no scripts of its own"]),
+  ...["ls", "list", "why", "outdated", "audit"].map((c) => [c, "does not inspect dependencies"]),
+]);
+
+/** Split `--store DIR` / `--store=DIR` (allowed anywhere; pnpm's `--store-dir` too) from the rest. */
 function takeStoreFlag(argv: string[]): { store?: string; rest: string[] } {
   const rest: string[] = [];
   let store: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === "--store") {
+    const flag = arg.split("=", 1)[0];
+    if (flag !== "--store" && flag !== "--store-dir") rest.push(arg);
+    else if (arg.includes("=")) store = arg.slice(flag.length + 1);
+    else {
       store = argv[++i];
-      if (!store) throw new UsageError("--store needs a directory");
-    } else if (arg.startsWith("--store=")) store = arg.slice("--store=".length);
-    else rest.push(arg);
+      if (!store) throw new UsageError(`${flag} needs a directory`);
+    }
   }
   return { store, rest };
+}
+
+/** The error for `silo <name>` when there is no such command. */
+function unknownCommand(name: string): UsageError {
+  if (ELSEWHERE[name]) {
+    return new UsageError(
+      `no "${name}" command: silo ${ELSEWHERE[name]}; use npm ${name} or pnpm ${name}. silo restores ` +
+        "node_modules from the lockfile (silo install) and keeps the store (add, verify, gc, status, store).",
+    );
+  }
+  const guess = closest(name, [...Object.keys(commands), ...Object.keys(aliases)]);
+  return new UsageError(
+    `unknown command "${name}"${guess ? ` (did you mean ${guess}?)` : ""}\n\n${HELP}`,
+  );
 }
 
 /** Run the CLI with `argv` (without the runtime and script); returns the exit code. */
@@ -90,7 +119,7 @@ export async function main(argv: string[], output: Output = processOutput, cwd?:
       return 0;
     }
     const load = commands[aliases[name] ?? name];
-    if (!load) throw new UsageError(`unknown command "${name}"\n\n${HELP}`);
+    if (!load) throw unknownCommand(name);
     const command = await load();
     if (args.includes("-h") || args.includes("--help")) {
       output.out(command.help);

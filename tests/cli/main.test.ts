@@ -47,9 +47,55 @@ test("unknown commands and bad flags exit 1 with a message, not a stack", async 
   assert.match(store.stderr[0], /--store needs a directory/);
 });
 
+test("a mistyped command or flag gets the likely one; other package managers' get what to use", async () => {
+  const said = async (argv: string[]) => {
+    const io = capture();
+    assert.equal(await main(argv, io), 1, argv.join(" "));
+    return io.stderr.join("\n");
+  };
+  assert.match(await said(["verfy"]), /unknown command "verfy" \(did you mean verify\?\)/);
+  assert.doesNotMatch(await said(["deploy"]), /did you mean/, "nothing close: no guess");
+  assert.match(
+    await said(["install", "--slient"]),
+    /unknown flag --slient for install \(did you mean --silent\?\)/,
+  );
+  assert.match(
+    await said(["gc", "--dryrun"]),
+    /unknown flag --dryrun for gc \(did you mean --dry-run\?\); run `silo gc --help`/,
+  );
+  assert.match(await said(["store", "status", "--jsn"]), /did you mean --json\?/);
+  assert.match(
+    await said(["install", "--prod=yes"]),
+    /--prod' does not take an argument; run `silo install --help`/,
+  );
+  assert.match(
+    await said(["update"]),
+    /no "update" command: silo never changes dependencies .*use npm update or pnpm update/,
+  );
+  assert.match(await said(["run", "build"]), /use npm run or pnpm run/);
+  assert.match(
+    await said(["install", "lodash"]),
+    /takes no package names.*`npm install lodash` \(or `pnpm add lodash`\)/,
+  );
+  assert.match(await said(["i", "-D", "x"]), /install -D: silo adds no dependencies/);
+  assert.match(await said(["install", "--lockfile-only"]), /never resolves versions or writes the lockfile/);
+  assert.match(await said(["install", "--backend", "symlink"]), /--backend symlink is not one silo has/);
+  assert.match(
+    await said(["install", "--package-import-method", "clone-or-copy"]),
+    /must be one of auto, clone/,
+  );
+});
+
 test("--store goes anywhere on the line and store path prints it", async () => {
   const dir = tempDir();
-  for (const argv of [["--store", dir, "store", "path"], ["store", "path", `--store=${dir}`]]) {
+  for (
+    const argv of [
+      ["--store", dir, "store", "path"],
+      ["store", "path", `--store=${dir}`],
+      ["store", "path", "--store-dir", dir], // pnpm's name for it
+      [`--store-dir=${dir}`, "store", "path"],
+    ]
+  ) {
     const io = capture();
     assert.equal(await main(argv, io), 0);
     assert.deepEqual(io.stdout, [dir]);

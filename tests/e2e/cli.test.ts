@@ -34,6 +34,11 @@ const HELLO_PACKAGES = [
   "supports-color",
 ];
 
+/** An empty store folder under `root`. */
+function tempStore(root: string): string {
+  return fs.mkdtempSync(path.join(root, "store-"));
+}
+
 /** A hello project in a fresh workspace and a registry for it; `done` tears both down. */
 async function helloSetup() {
   const ws = workspace();
@@ -167,6 +172,60 @@ test("e2e: --prod, --omit dev and NODE_ENV=production leave devDependencies out;
     const bad = await silo(["install", "--omit", "types", ...flags], { cwd: project });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /--omit takes dev or optional or peer, not "types"/);
+  } finally {
+    await done();
+  }
+});
+
+test("e2e: npm's, pnpm's and bun's flags: -P, -C, --prefix, --store-dir, --silent, --loglevel, --backend", {
+  timeout: E2E_TIMEOUT,
+}, async () => {
+  const { ws, registry, project, done } = await helloSetup();
+  const nm = path.join(project, "node_modules");
+  try {
+    // From the workspace's root, as `pnpm -C hello install -P --silent` would be typed.
+    const quiet = await silo(
+      ["install", "-C", "hello", "-P", "--silent", "--store-dir", ws.store, "--registry", registry.url],
+      { cwd: ws.root },
+    );
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stdout + quiet.stderr, "", "--silent prints nothing when all is well");
+    assert.deepEqual(packageDirs(nm), HELLO_PACKAGES.filter((p) => p !== "is-number"));
+
+    const copied = await siloJson<InstallResult>(
+      [
+        "install",
+        "--prefix",
+        "hello",
+        "--backend",
+        "copyfile",
+        "--store",
+        ws.store,
+        "--registry",
+        registry.url,
+      ],
+      { cwd: ws.root },
+    );
+    assert.equal(copied.importMethod, "copy", "bun's --backend copyfile is silo's copy");
+    assert.equal(copied.packages, HELLO_PACKAGES.length);
+
+    const env = { NODE_ENV: "production" };
+    const flags = ["--force", "--store", ws.store, "--registry", registry.url];
+    const noisy = await silo(["install", ...flags], { cwd: project, env });
+    assert.match(noisy.stderr, /warning: NODE_ENV=production/);
+    assert.match(noisy.stdout, /packages/, "the summary");
+    const errorsOnly = await silo(["install", "--loglevel", "error", ...flags], { cwd: project, env });
+    assert.equal(errorsOnly.code, 0, errorsOnly.stderr);
+    assert.doesNotMatch(errorsOnly.stderr, /warning/);
+    assert.match(errorsOnly.stdout, /packages/, "--loglevel error keeps the summary");
+    const reporter = await silo(["install", "--reporter=silent", ...flags], { cwd: project, env });
+    assert.equal(reporter.stdout + reporter.stderr, "", "pnpm's --reporter silent");
+
+    const failing = await silo(["install", "--silent", "--offline", "--store", tempStore(ws.root)], {
+      cwd: project,
+    });
+    assert.equal(failing.code, 1);
+    assert.match(failing.stderr, /^silo: /, "--silent still says why it failed");
   } finally {
     await done();
   }

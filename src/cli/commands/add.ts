@@ -5,10 +5,10 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { T } from "../../container/app.ts";
 import { type AddResult, addSummary } from "../../store/store.ts";
 import { type CommandContext, UsageError } from "../context.ts";
+import { parseFlags } from "../flags.ts";
 import { plural } from "../format.ts";
 
 export const ADD_HELP = `silo add <tarball|directory|url> [--integrity SRI] [--json]
@@ -18,7 +18,7 @@ Adding the same package again rewrites nothing.`;
 
 /** Run `silo add`. */
 export async function addCommand(ctx: CommandContext, argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags("add", {
     args: argv,
     options: { integrity: { type: "string" }, json: { type: "boolean" } },
     allowPositionals: true,

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { T } from "../../container/app.ts";
 import { parseSize } from "../../store/gc.ts";
 import { type CommandContext, UsageError } from "../context.ts";
+import { parseFlags } from "../flags.ts";
 import { formatBytes, plural } from "../format.ts";
 
 /** Help text for `silo gc`. */
@@ -25,7 +25,7 @@ Flags:
 
 /** Run `silo gc`. */
 export async function gcCommand(ctx: CommandContext, argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseFlags("gc", {
     args: argv,
     options: {
       "max-size": { type: "string" },

@@ -4,10 +4,10 @@
  * @module
  */
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { install, type InstallProgress } from "../../install/install.ts";
 import type { RequestedMethod } from "../../link/mod.ts";
 import { type CommandContext, UsageError } from "../context.ts";
+import { parseFlags } from "../flags.ts";
 import { renderNotes, renderProgress, renderSummary } from "../progress.ts";
 
 export const INSTALL_HELP = `silo install [flags]          (alias: silo i, silo ci)
@@ -16,7 +16,7 @@ Restore node_modules exactly as the lockfile says (package-lock.json v2/v3, pnpm
 with every file coming from the store.
 
 Flags:
-  --prod, --production        omit devDependencies (the default when NODE_ENV=production, as in npm
+  -P, --prod, --production    omit devDependencies (the default when NODE_ENV=production, as in npm
                               and pnpm; --include dev installs them)
   --omit dev|optional|peer    omit devDependencies, optional or peer dependencies (repeatable, npm's
                               flag; without it, npm's omit setting in .npmrc or npm_config_omit applies)
@@ -26,31 +26,78 @@ Flags:
                               --legacy-peer-deps does (also read from .npmrc)
   --offline                   use the store only; fail on anything not in it
   --frozen-lockfile           accepted for compatibility: silo never changes the lockfile
-  --no-audit, --no-fund, --prefer-offline, --strict-peer-dependencies,
-  --loglevel L, --reporter R  accepted so npm and pnpm command lines work unchanged; they change nothing
+  --no-audit, --no-fund, --prefer-offline, --strict-peer-dependencies, --no-save, --no-package-lock
+                              accepted so npm and pnpm command lines work unchanged; they change nothing
                               (silo audits nothing, resolves nothing, and reads the store first)
+  -s, --silent                print errors only (also --loglevel silent, --reporter silent);
+                              --loglevel error drops the warnings
+  --no-progress               no progress display (also --reporter append-only)
   --allow-missing-integrity   download lockfile entries that record no integrity (unchecked)
   --import-method METHOD      auto (default: reflink, then hardlink, then copy), clone, hardlink, copy
+                              (pnpm's --package-import-method and bun's --backend are read too)
   --allow-scripts a,b         run lifecycle scripts of these dependencies (none run by default)
   --ignore-scripts            run no lifecycle scripts: not the allowed dependencies', not the
                               project's own (preinstall ... prepare of the root and workspace projects)
   --registry URL              registry to download from (overrides .npmrc)
-  --concurrency N             parallel downloads (default 16)
+  --concurrency N             parallel downloads (default 16; also --network-concurrency)
   --force                     reinstall even when node_modules is up to date; install required
                               packages for another platform (npm ci's --force)
   --no-verify-store-integrity link store files without checking them first (faster; an edited
                               store file is then spread instead of re-fetched)
-  --dir DIR                   the project directory (default: the current one)
+  -C, --dir DIR               the project directory (default: the current one; also --prefix)
   --json                      print the summary as JSON`;
 
-const METHODS = ["auto", "clone", "hardlink", "copy"];
+const METHODS: RequestedMethod[] = ["auto", "clone", "hardlink", "copy"];
+
+/** bun's --backend values, as silo's methods. */
+const BUN_BACKENDS: Record<string, RequestedMethod> = {
+  hardlink: "hardlink",
+  clonefile: "clone",
+  clonefile_each_dir: "clone",
+  copyfile: "copy",
+};
+
+/**
+ * Flags of npm, pnpm and bun that silo lacks on purpose, and what to do instead: silo installs exactly
+ * what the lockfile says, and never resolves or writes one.
+ */
+const NOT_HERE: Record<string, string> = Object.fromEntries([
+  ...["--lockfile-only", "--package-lock-only", "--no-frozen-lockfile", "--fix-lockfile", "--update"].map((
+    f,
+  ) => [f, "silo never resolves versions or writes the lockfile; npm install or pnpm install does that"]),
+  ...["--save", "--save-dev", "-D", "--save-optional", "-O", "--save-exact", "-E", "--save-peer"].map((f) => [
+    f,
+    "silo adds no dependencies; add them with npm install or pnpm add, then run silo install",
+  ]),
+  ...["--global", "-g"].map((f) => [f, "silo installs a project's lockfile; it has no global installs"]),
+]);
+
+/** The import method from --import-method, or pnpm's --package-import-method, or bun's --backend. */
+function importMethod(values: Record<string, unknown>): RequestedMethod {
+  const backend = values.backend as string | undefined;
+  if (backend !== undefined) {
+    const method = BUN_BACKENDS[backend];
+    if (!method) {
+      throw new UsageError(
+        `--backend ${backend} is not one silo has: hardlink, clonefile or copyfile (or --import-method ` +
+          `${METHODS.join("|")}); silo never symlinks package files`,
+      );
+    }
+    return method;
+  }
+  const method = (values["import-method"] ?? values["package-import-method"] ?? "auto") as RequestedMethod;
+  if (!METHODS.includes(method)) {
+    throw new UsageError(`--import-method must be one of ${METHODS.join(", ")}, not "${method}"`);
+  }
+  return method;
+}
 
 /** Run `silo install`. */
 export async function installCommand(ctx: CommandContext, argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseFlags("install", {
     args: argv,
     options: {
-      prod: { type: "boolean" },
+      prod: { type: "boolean", short: "P" },
       production: { type: "boolean" },
       omit: { type: "string", multiple: true },
       include: { type: "string", multiple: true },
@@ -64,39 +111,58 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
       "prefer-offline": { type: "boolean" },
       "legacy-peer-deps": { type: "boolean" },
       "strict-peer-dependencies": { type: "boolean" },
+      "no-save": { type: "boolean" },
+      "no-package-lock": { type: "boolean" },
       loglevel: { type: "string" },
       reporter: { type: "string" },
-      "import-method": { type: "string", default: "auto" },
+      silent: { type: "boolean", short: "s" },
+      "no-progress": { type: "boolean" },
+      "import-method": { type: "string" },
+      "package-import-method": { type: "string" },
+      backend: { type: "string" },
       "allow-scripts": { type: "string", multiple: true },
       "ignore-scripts": { type: "boolean" },
       registry: { type: "string" },
       concurrency: { type: "string" },
+      "network-concurrency": { type: "string" },
       force: { type: "boolean" },
       "no-verify-store-integrity": { type: "boolean" },
-      dir: { type: "string" },
+      dir: { type: "string", short: "C" },
+      prefix: { type: "string" },
       json: { type: "boolean" },
     },
-  });
-  const method = values["import-method"]!;
-  if (!METHODS.includes(method)) {
-    throw new UsageError(`--import-method must be one of ${METHODS.join(", ")}, not "${method}"`);
+    allowPositionals: true,
+  }, NOT_HERE);
+  if (positionals.length > 0) {
+    const names = positionals.join(" ");
+    throw new UsageError(
+      `silo install takes no package names: it installs what the lockfile lists. To add ${names}, run ` +
+        `\`npm install ${names}\` (or \`pnpm add ${names}\`), then \`silo install\`.`,
+    );
   }
+  const method = importMethod(values);
   const flags = omitted(values, ctx.env);
-  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  const concurrencyFlag = values.concurrency ?? values["network-concurrency"];
+  const concurrency = concurrencyFlag === undefined ? undefined : Number(concurrencyFlag);
   if (concurrency !== undefined && !(concurrency >= 1)) {
     throw new UsageError(`--concurrency must be a positive number`);
   }
+  const dir = values.dir ?? values.prefix;
+  // npm's --silent / --loglevel silent and pnpm's --reporter silent: errors only. --loglevel error: no warnings.
+  const silent = values.silent || values.loglevel === "silent" || values.reporter === "silent";
+  const warnings = !silent && values.loglevel !== "error";
 
   const out = ctx.output;
   const warned = new Set<string>();
   const warn = (message: string) => {
-    if (!warned.has(message)) out.err(`warning: ${message}`), warned.add(message);
+    if (warnings && !warned.has(message)) out.err(`warning: ${message}`), warned.add(message);
   };
   let lastDraw = 0;
   // Whether stderr is a terminal is asked on the first progress report: a no-op install has none, and
-  // asking costs start-up time (see processOutput).
+  // asking costs start-up time (see processOutput). pnpm's append-only reporter never redraws.
   let drawing: boolean | undefined;
-  const onProgress = values.json ? undefined : (p: InstallProgress) => {
+  const quietProgress = values.json || silent || values["no-progress"] || values.reporter === "append-only";
+  const onProgress = quietProgress ? undefined : (p: InstallProgress) => {
     if (!(drawing ??= out.isTTY)) return;
     const now = performance.now();
     if (p.phase !== "done" && now - lastDraw < 80) return;
@@ -110,14 +176,14 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
     );
   }
   const summary = await install(() => ctx.container(), {
-    projectDir: path.resolve(ctx.cwd, values.dir ?? "."),
+    projectDir: path.resolve(ctx.cwd, dir ?? "."),
     prod: omits("dev", flags),
     omitOptional: omits("optional", flags),
     // --omit peer leaves out what only peer edges reach, the same walk as --legacy-peer-deps.
     legacyPeerDeps: values["legacy-peer-deps"] ? true : omits("peer", flags),
     offline: values.offline,
     allowMissingIntegrity: values["allow-missing-integrity"],
-    importMethod: method as RequestedMethod,
+    importMethod: method,
     allowScripts: (values["allow-scripts"] ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(
       Boolean,
     ),
@@ -128,14 +194,14 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
     verifyStoreIntegrity: !values["no-verify-store-integrity"],
     onProgress,
     // As npm prints them; on stderr, so --json output stays one document.
-    onScript: (s) => {
+    onScript: silent ? undefined : (s) => {
       if (drawing) out.write("\r\x1b[2K");
       out.err(`> ${s.name}${s.version ? `@${s.version}` : ""} ${s.event}: ${s.command}`);
     },
     warn,
   });
   if (values.json) out.out(JSON.stringify({ ...summary, ms: Math.round(summary.ms) }, null, 2));
-  else {
+  else if (!silent) {
     out.out(renderSummary(summary));
     for (const note of renderNotes(summary)) out.out(note);
   }

@@ -4,10 +4,10 @@
  * @module
  */
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { T } from "../../container/app.ts";
 import { projectStatus } from "../../install/modified.ts";
 import type { CommandContext } from "../context.ts";
+import { parseFlags } from "../flags.ts";
 import { plural } from "../format.ts";
 
 /** Help text for `silo status`. */
@@ -23,7 +23,7 @@ Flags:
 
 /** Run `silo status`. */
 export async function statusCommand(ctx: CommandContext, argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseFlags("status", {
     args: argv,
     options: { dir: { type: "string" }, json: { type: "boolean" } },
   });

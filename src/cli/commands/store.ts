@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { T } from "../../container/app.ts";
 import { probeMethods } from "../../link/mod.ts";
 import { type CommandContext, UsageError } from "../context.ts";
+import { parseFlags } from "../flags.ts";
 import { formatBytes } from "../format.ts";
 
 export const STORE_HELP = `silo store path      print the store directory
@@ -20,7 +20,7 @@ export async function storeCommand(ctx: CommandContext, argv: string[]): Promise
     return 0;
   }
   if (sub !== "status") throw new UsageError(`unknown store command "${sub ?? ""}"\n\n${STORE_HELP}`);
-  const { values } = parseArgs({ args: rest, options: { json: { type: "boolean" } } });
+  const { values } = parseFlags("store status", { args: rest, options: { json: { type: "boolean" } } });
   const c = await ctx.container();
   const index = c.get(T.index);
   const stats = index.stats();

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { T } from "../../container/app.ts";
 import { invalidateProjectsUsing } from "../../install/state.ts";
 import type { CommandContext } from "../context.ts";
+import { parseFlags } from "../flags.ts";
 import { formatDuration, plural } from "../format.ts";
 
 export const VERIFY_HELP = `silo verify [--repair] [--json]
@@ -16,7 +16,7 @@ Check every stored package. Exit 1 and list the bad ones when something is wrong
 
 /** Run `silo verify`. */
 export async function verifyCommand(ctx: CommandContext, argv: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseFlags("verify", {
     args: argv,
     options: { repair: { type: "boolean" }, json: { type: "boolean" } },
   });

@@ -1,0 +1,90 @@
+/**
+ * Flag parsing for every command: node:util's parseArgs, with its errors turned into ones that name the
+ * command, suggest the flag that was probably meant, and say where the flags are listed.
+ *
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "./context.ts";
+
+/** The parsed result of `config` (parseArgs' own result type). */
+export type Parsed<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
+
+/**
+ * `parseArgs(config)` for `silo <command>`. A flag it does not know gets a {@linkcode UsageError}:
+ * `explain[flag]` when the command has a reason to give (another package manager's flag that silo
+ * deliberately lacks), else the closest known flag, if one is close.
+ *
+ * @example
+ * ```ts
+ * import { parseFlags } from "./flags.ts";
+ * const { values } = parseFlags("gc", { args: ["--json"], options: { json: { type: "boolean" } } });
+ * console.log(values.json); // true
+ * ```
+ */
+export function parseFlags<T extends ParseArgsConfig>(
+  command: string,
+  config: T,
+  explain: Record<string, string> = {},
+): Parsed<T> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? "";
+    if (!code.startsWith("ERR_PARSE_ARGS")) throw error;
+    const see = `run \`silo ${command} --help\` for its flags`;
+    const flag = /'(-[^']*)'/.exec((error as Error).message)?.[1];
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag) {
+      const bare = flag.split("=")[0];
+      if (explain[bare]) throw new UsageError(`${command} ${bare}: ${explain[bare]}`);
+      const guess = closest(bare, knownFlags(config.options ?? {}));
+      throw new UsageError(
+        `unknown flag ${bare} for ${command}${guess ? ` (did you mean ${guess}?)` : ""}; ${see}`,
+      );
+    }
+    // A value where none goes, a missing value, an argument the command takes none of: parseArgs says which.
+    throw new UsageError(`${command}: ${(error as Error).message.split(". To specify")[0]}; ${see}`);
+  }
+}
+
+/** Every spelling of the flags in `options`: `--name` and `-s`. */
+function knownFlags(options: NonNullable<ParseArgsConfig["options"]>): string[] {
+  return Object.entries(options).flatMap(([name, o]) => [`--${name}`, ...(o.short ? [`-${o.short}`] : [])]);
+}
+
+/**
+ * The candidate `word` is most likely a misspelling of: the nearest by edit distance, if at most a third of
+ * its length (and at least 1) away; undefined when none is that close.
+ *
+ * @example
+ * ```ts
+ * import { closest } from "./flags.ts";
+ * closest("instal", ["install", "verify", "gc"]); // "install"
+ * closest("deploy", ["install", "verify", "gc"]); // undefined
+ * ```
+ */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined, bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
+  for (const candidate of candidates) {
+    const d = editDistance(word, candidate);
+    if (d < bestDistance) best = candidate, bestDistance = d;
+  }
+  return best;
+}
+
+/** Levenshtein distance (insert, delete, substitute; each costs 1). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
