@@ -46,6 +46,8 @@ export interface InstallOptions {
   onProgress?: (progress: InstallProgress) => void;
   /** Told as each lifecycle script starts (the CLI prints `> name@version event: command`). */
   onScript?: (script: { name: string; version: string; event: string; command: string }) => void;
+  /** The output of the project's own scripts as they run (dependencies' scripts stay quiet unless they fail). */
+  onScriptOutput?: (text: string) => void;
   /** Warnings (printed once each by the CLI). */
   warn?: (message: string) => void;
   /** Injected registry client (tests: a counting loopback registry). */

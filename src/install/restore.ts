@@ -211,8 +211,12 @@ export async function restore(
           command: job.scripts[event as "install"] ?? "",
         })),
   };
+  // The project's own scripts are shown as they run (npm and pnpm do); dependencies' only if they fail.
   const projectStage = (events: readonly (typeof PROJECT_LIFECYCLE)[number][]) =>
-    runScripts(projectJobs.map((job) => ({ ...job, events })), scriptOptions);
+    runScripts(projectJobs.map((job) => ({ ...job, events })), {
+      ...scriptOptions,
+      onOutput: options.onScriptOutput,
+    });
   summary.scriptsRun += await projectStage(["preinstall"]);
 
   // Out-of-date node_modules go aside at once; they are deleted once the new ones are built, because

@@ -105,11 +105,12 @@ export function dependencyOrder(jobs: ScriptJob[]): ScriptJob[] {
 
 /** A script that exited non-zero. */
 export class ScriptError extends Error {
+  /** `output`: the script's last output, when it was not shown as it ran. */
   constructor(job: ScriptJob, event: string, code: number | null, output: string) {
     super(
       `${job.name}${job.version ? `@${job.version}` : ""}: ${event} script failed with exit code ${code}: ${
         job.scripts[event as "install"]
-      }\n${output.trim()}\n` +
+      }\n${output.trim() ? `${output.trim()}\n` : ""}` +
         (job.hint ??
           `Fix the cause above, or install without running this package's scripts (drop it from --allow-scripts).`),
     );
@@ -123,6 +124,11 @@ export interface RunScriptsOptions {
   onStart?: (job: ScriptJob, event: string) => void;
   /** Added to every script's environment (see {@linkcode scriptUserAgent}). */
   env?: Record<string, string>;
+  /**
+   * Given the scripts' output as it comes (stdout and stderr), as npm and pnpm show the project's own
+   * scripts. Without it the output is kept quiet, as npm does for dependencies, and shown if one fails.
+   */
+  onOutput?: (text: string) => void;
 }
 
 /** Run the jobs' scripts one after another, in dependency order; returns how many ran. */
@@ -133,7 +139,7 @@ export async function runScripts(jobs: ScriptJob[], options: RunScriptsOptions =
       const script = job.scripts[event];
       if (!script) continue;
       options.onStart?.(job, event);
-      await runOne(job, event, script, options.env);
+      await runOne(job, event, script, options);
       ran++;
     }
   }
@@ -159,16 +165,11 @@ export function scriptUserAgent(lockfile: string, pinned?: PinnedManager): strin
   return `${manager}/${version} node/${process.version} ${process.platform} ${process.arch} silo`;
 }
 
-function runOne(
-  job: ScriptJob,
-  event: string,
-  script: string,
-  extra: Record<string, string> = {},
-): Promise<void> {
+function runOne(job: ScriptJob, event: string, script: string, options: RunScriptsOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     const env = {
       ...process.env,
-      ...extra,
+      ...options.env,
       PATH: [...job.binDirs, process.env.PATH ?? ""].join(path.delimiter),
       npm_lifecycle_event: event,
       npm_package_name: job.name,
@@ -177,11 +178,16 @@ function runOne(
     };
     const child = spawn("sh", ["-c", script], { cwd: job.dir, env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
-    const collect = (chunk: Uint8Array) => {
-      output = (output + new TextDecoder().decode(chunk)).slice(-4000);
+    const collect = () => {
+      const decoder = new TextDecoder(); // one per stream: a character may be split between chunks
+      return (chunk: Uint8Array) => {
+        const text = decoder.decode(chunk, { stream: true });
+        if (options.onOutput) options.onOutput(text);
+        else output = (output + text).slice(-4000);
+      };
     };
-    child.stdout.on("data", collect);
-    child.stderr.on("data", collect);
+    child.stdout.on("data", collect());
+    child.stderr.on("data", collect());
     child.on("error", reject);
     child.on("close", (code) => (code === 0 ? resolve() : reject(new ScriptError(job, event, code, output))));
   });

@@ -262,7 +262,10 @@ const SCRIPTED: PkgSpec[] = [
     name: "zdep",
     files: { "index.js": "zdep" },
     transitive: true,
-    scripts: { install: "echo zdep >> ../../order.log", postinstall: "echo built > built.txt" },
+    scripts: {
+      install: "echo zdep >> ../../order.log; echo zdep-output",
+      postinstall: "echo built > built.txt",
+    },
   },
   { name: "plain", files: { "index.js": "plain" } },
 ];
@@ -344,21 +347,26 @@ test("the project's own lifecycle scripts run after its dependencies' (unless --
   try {
     // Each sees node_modules complete: the dependency's built file, and .bin on PATH.
     withScripts({
-      prepare: "echo prepare >> order.log",
+      prepare: "echo prepare >> order.log; echo prepared; echo to-stderr >&2",
       postinstall: "test -f node_modules/zdep/built.txt && echo postinstall >> order.log",
       preinstall: "echo preinstall:$npm_lifecycle_event:${npm_config_user_agent%% *} >> order.log",
       test: "echo never >> order.log",
     });
+    let shown = "";
     const summary = await install(p.c, {
       projectDir: p.projectDir,
       client: p.client,
       allowScripts: ["zdep"],
+      onScriptOutput: (text) => void (shown += text),
     });
     assert.equal(
       fs.readFileSync(log, "utf8"),
       "preinstall:preinstall:npm/0.0.0\nzdep\npostinstall\nprepare\n",
       "the project's preinstall first, then the dependencies' scripts, then the project's others",
     );
+    assert.match(shown, /prepared/, "the project's own script output is shown (stdout)");
+    assert.match(shown, /to-stderr/, "and stderr");
+    assert.doesNotMatch(shown, /zdep-output/, "a dependency's is not, as npm keeps it quiet");
     assert.equal(summary.scriptsRun, 2 + 3);
 
     fs.rmSync(log);

@@ -198,6 +198,10 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
       if (drawing) out.write("\r\x1b[2K");
       out.err(`> ${s.name}${s.version ? `@${s.version}` : ""} ${s.event}: ${s.command}`);
     },
+    onScriptOutput: silent ? undefined : (text) => {
+      if (drawing) out.write("\r\x1b[2K");
+      out.write(text);
+    },
     warn,
   });
   if (values.json) out.out(JSON.stringify({ ...summary, ms: Math.round(summary.ms) }, null, 2));
