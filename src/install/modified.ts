@@ -71,7 +71,10 @@ export interface ModifiedPackage {
   key: string;
   name: string;
   version: string;
+  /** Files that differ; empty when the whole folder is gone. */
   files: { path: string; reason: ModifiedReason }[];
+  /** The folder itself is gone (deleted, or node_modules removed): its files are not listed one by one. */
+  gone: boolean;
   /** The folder shares an edited inode with the store (hardlink): `silo verify` flags it too. */
   storeAffected: boolean;
 }
@@ -132,6 +135,11 @@ export function projectStatus(deps: StatusDeps, projectDir: string): StatusRepor
       continue;
     }
     report.packages++;
+    const about = { dir, key, name: record.name, version: record.version };
+    if (!fs.existsSync(path.join(project.path, dir))) {
+      report.modified.push({ ...about, files: [], gone: true, storeAffected: false });
+      continue;
+    }
     const files: ModifiedPackage["files"] = [];
     let storeAffected = false;
     // Under npm's naming a packed .gitignore lands as .npmignore, unless the package packs its own.
@@ -164,7 +172,7 @@ export function projectStatus(deps: StatusDeps, projectDir: string): StatusRepor
       if (linked) storeAffected = true;
     }
     if (files.length) {
-      report.modified.push({ dir, key, name: record.name, version: record.version, files, storeAffected });
+      report.modified.push({ ...about, files, gone: false, storeAffected });
     }
   }
   return report;

@@ -81,6 +81,26 @@ test(
     assert.equal(force.code, 0, force.stderr);
     assert.equal((await silo("status", "--dir", a)).code, 0);
 
+    // A package folder that is gone is one line, not a list of its files; so is node_modules removed.
+    fs.rmSync(path.join(a, "node_modules/n"), { recursive: true });
+    const oneGone = await silo("status", "--dir", a);
+    assert.equal(oneGone.code, 1);
+    assert.match(oneGone.stdout, /^missing {2}n@1\.0\.0 {2}node_modules\/n$/m);
+    assert.match(oneGone.stdout, /^1 missing: 2 packages/m);
+    const goneJson = JSON.parse((await silo("status", "--dir", a, "--json")).stdout);
+    assert.deepEqual(
+      goneJson.modified.map((
+        m: { name: string; gone: boolean; files: unknown[] },
+      ) => [m.name, m.gone, m.files.length]),
+      [["n", true, 0]],
+    );
+    fs.rmSync(path.join(a, "node_modules"), { recursive: true });
+    const allGone = await silo("status", "--dir", a);
+    assert.equal(allGone.code, 1);
+    assert.deepEqual(allGone.stdout.trim().split("\n"), [
+      "none of the 2 installed packages is in node_modules; `silo install` restores them",
+    ]);
+
     const unknown = await silo("status", "--dir", tempDir());
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /was not installed with the store .*run `silo install` first/);

@@ -43,7 +43,21 @@ export async function statusCommand(ctx: CommandContext, argv: string[]): Promis
     out.err(`${report.project} was not installed with the store ${ctx.storeDir}; run \`silo install\` first`);
     return 1;
   }
+  const gone = report.modified.filter((m) => m.gone).length;
+  if (gone > 0 && gone === report.packages) {
+    // node_modules was removed: one line, not every file of every package.
+    out.out(
+      `none of the ${
+        plural(report.packages, "installed package")
+      } is in node_modules; \`silo install\` restores them`,
+    );
+    return 1;
+  }
   for (const m of report.modified) {
+    if (m.gone) {
+      out.out(`missing  ${m.name}@${m.version}  ${m.dir}`);
+      continue;
+    }
     out.out(
       `modified ${m.name}@${m.version}  ${m.dir}${
         m.storeAffected ? "  (hardlinked: the store copy changed too)" : ""
@@ -57,9 +71,10 @@ export async function statusCommand(ctx: CommandContext, argv: string[]): Promis
   } checked (${report.rehashed} re-hashed)`;
   if (report.modified.length === 0) out.out(`node_modules matches the store: ${summary}`);
   else {
+    const changed = report.modified.length - gone;
     out.out(
-      `${plural(report.modified.length, "modified package")}: ${summary}. ` +
-        "`silo install --force` restores them" +
+      [changed && plural(changed, "modified package"), gone && `${gone} missing`].filter(Boolean).join(", ") +
+        `: ${summary}. \`silo install --force\` restores them` +
         (report.modified.some((m) => m.storeAffected) ? "; `silo verify --repair` cleans the store" : ""),
     );
   }
