@@ -222,9 +222,22 @@ export async function restore(
   // Out-of-date node_modules go aside at once; they are deleted once the new ones are built, because
   // freeing thousands of inodes while creating thousands more slows every mkdir (ext4 with discard).
   clearState(projectDir);
-  const asides = plan.roots.map((root) => moveAside(path.join(projectDir, root)));
-  const removeAsides = () =>
-    Promise.all(asides.flat().map((dir) => fs.promises.rm(dir, { recursive: true, force: true })));
+  const moved = plan.roots.map((root) => moveAside(path.join(projectDir, root)));
+  const remove = (dirs: string[]) =>
+    Promise.all(dirs.map((dir) => fs.promises.rm(dir, { recursive: true, force: true })));
+  const removeAsides = () => remove(moved.flatMap((m) => m.aside ? [m.aside, ...m.stale] : m.stale));
+  // A failed install puts the previous node_modules back and removes what it built: a flaky registry
+  // must not cost the project a working tree. (It has no state file, so the next install rebuilds it.)
+  const putBack = async () => {
+    const built: string[] = [];
+    for (const { dir, aside } of moved) {
+      if (!aside) continue;
+      if (fs.existsSync(dir)) fs.renameSync(dir, `${aside}-failed`), built.push(`${aside}-failed`);
+      fs.renameSync(aside, dir);
+    }
+    if (moved.some((m) => m.aside)) warn("the install failed, so node_modules was put back as it was");
+    await remove([...built, ...moved.flatMap((m) => m.stale)]);
+  };
 
   const importer = options.importer ?? chooseImporter({
     requested: options.importMethod ?? "auto",
@@ -446,7 +459,7 @@ export async function restore(
   }
   await Promise.all(pending);
   if (failures.length) {
-    await removeAsides();
+    await putBack();
     throw failures.length === 1
       ? failures[0].error
       : new AggregateError(failures.map((f) => f.error), failureReport(failures));
@@ -556,18 +569,19 @@ export async function restore(
 }
 
 /**
- * Move an existing node_modules aside (one rename). Returns the folders to delete afterwards: this one,
- * and any left aside by an install that was killed before it could delete them (its pid is gone).
+ * Move an existing node_modules aside (one rename), to be deleted once the new one is built, or put back if
+ * the install fails. `stale`: folders left aside by an install that was killed before it could delete them
+ * (its pid is gone).
  */
-function moveAside(dir: string): string[] {
+function moveAside(dir: string): { dir: string; aside?: string; stale: string[] } {
   const parent = path.dirname(dir), base = path.basename(dir);
   const stale = fs.readdirSync(parent)
     .filter((name) => name.startsWith(`${base}.silo-old-`) && !pidAlive(Number(name.split("-")[2])))
     .map((name) => path.join(parent, name));
-  if (!fs.existsSync(dir)) return stale;
+  if (!fs.existsSync(dir)) return { dir, stale };
   const aside = `${dir}.silo-old-${process.pid}-${Date.now().toString(36)}`;
   fs.renameSync(dir, aside);
-  return [aside, ...stale];
+  return { dir, aside, stale };
 }
 
 /**

@@ -312,6 +312,36 @@ test("allowed scripts run in dependency order, in copies of the package (not lin
   }
 });
 
+test("a failed install puts the previous node_modules back; the next one builds the new tree", async () => {
+  const p = await makeProject([
+    { name: "a", files: { "index.js": "a" } },
+    { name: "b", dev: true, files: { "index.js": "b" } },
+  ]);
+  try {
+    await install(p.c, { projectDir: p.projectDir, client: p.client, prod: true });
+    const mark = path.join(p.projectDir, "node_modules", "only-in-the-old-tree");
+    fs.writeFileSync(mark, "");
+    const before = fs.statSync(nm(p.projectDir, "a", "index.js")).ino;
+    p.server.script(p.tarballPath("b"), [404]);
+    const warnings: string[] = [];
+    await assert.rejects(
+      install(p.c, { projectDir: p.projectDir, client: p.client, warn: (w) => warnings.push(w) }),
+      /b@1\.0\.0/,
+    );
+    assert.ok(fs.existsSync(mark), "the old tree is back");
+    assert.equal(fs.statSync(nm(p.projectDir, "a", "index.js")).ino, before);
+    assert.equal(fs.existsSync(nm(p.projectDir, "b")), false, "nothing of the failed tree is left");
+    assert.deepEqual(fs.readdirSync(p.projectDir).filter((n) => n.includes(".silo-old-")), []);
+    assert.ok(warnings.some((w) => /node_modules was put back as it was/.test(w)), warnings.join("\n"));
+
+    const next = await install(p.c, { projectDir: p.projectDir, client: p.client });
+    assert.equal(next.upToDate, false, "the put-back tree is not taken for the new one");
+    assert.equal(fs.readFileSync(nm(p.projectDir, "b", "index.js"), "utf8"), "b");
+  } finally {
+    await p.close();
+  }
+});
+
 test("a reinstall moves the old node_modules aside, and clears ones a killed install left behind", async () => {
   const p = await makeProject([{ name: "a", files: { "index.js": "a" } }]);
   try {
