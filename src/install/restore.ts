@@ -658,16 +658,20 @@ export interface Failure {
  * failure that hits every package (a full disk, a registry down) is one line, not hundreds.
  */
 export function failureReport(failures: Failure[], maxCauses = 10): string {
-  const byCause = new Map<string, string[]>();
+  // Causes that differ only in the package's own URL (every tarball from a registry that is down) are one.
+  const byCause = new Map<string, { ids: string[]; first: string }>();
   for (const { id, error } of failures) {
     const message = error instanceof Error ? error.message : String(error);
     const cause = message.startsWith(`${id}: `) ? message.slice(id.length + 2) : message;
-    const ids = byCause.get(cause);
-    if (ids) ids.push(id);
-    else byCause.set(cause, [id]);
+    const key = cause.replace(/\b(https?:\/\/[^/\s)]+)\/[^\s)]*/g, "$1/…");
+    const group = byCause.get(key);
+    if (group) group.ids.push(id);
+    else byCause.set(key, { ids: [id], first: cause });
   }
-  const lines = [...byCause].slice(0, maxCauses).map(([cause, ids]) =>
-    `  ${ids.slice(0, 3).join(", ")}${ids.length > 3 ? ` and ${ids.length - 3} more` : ""}: ${cause}`
+  const lines = [...byCause].slice(0, maxCauses).map(([key, { ids, first }]) =>
+    `  ${ids.slice(0, 3).join(", ")}${ids.length > 3 ? ` and ${ids.length - 3} more` : ""}: ${
+      ids.length === 1 ? first : key
+    }`
   );
   if (byCause.size > maxCauses) lines.push(`  (${byCause.size - maxCauses} more causes not shown)`);
   return `${failures.length} packages failed to install:\n${lines.join("\n")}`;

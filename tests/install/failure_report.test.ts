@@ -20,6 +20,27 @@ test("failureReport gives one line per cause, naming the first packages it hit",
   ]);
 });
 
+test("failureReport takes causes that differ only in each package's URL for one", () => {
+  const down = (name: string) => ({
+    id: `${name}@1.0.0`,
+    error: new Error(
+      `${name}@1.0.0: network error: connection refused (http://127.0.0.1:9/${name}/-/${name}-1.0.0.tgz). ` +
+        "Check that http://127.0.0.1:9 is reachable.",
+    ),
+  });
+  const lines = failureReport([down("a"), down("b"), down("c"), down("d")]).split("\n");
+  assert.deepEqual(lines, [
+    "4 packages failed to install:",
+    "  a@1.0.0, b@1.0.0, c@1.0.0 and 1 more: network error: connection refused (http://127.0.0.1:9/…). " +
+    "Check that http://127.0.0.1:9 is reachable.",
+  ]);
+  assert.match(
+    failureReport([down("solo")]),
+    /\(http:\/\/127\.0\.0\.1:9\/solo\/-\/solo-1\.0\.0\.tgz\)/,
+    "one keeps its URL",
+  );
+});
+
 test("failureReport caps the causes it lists", () => {
   const failures = Array.from(
     { length: 15 },
