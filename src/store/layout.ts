@@ -45,11 +45,40 @@ export class StoreLayout {
 
   /** Create the folders (all 256 shards up front, so the write path never mkdirs). */
   ensure(): void {
-    mkdirSync(this.tmp, { recursive: true });
-    mkdirSync(this.trash, { recursive: true });
-    for (let i = 0; i < 256; i++) {
-      mkdirSync(path.join(this.files, i.toString(16).padStart(2, "0")), { recursive: true });
+    try {
+      mkdirSync(this.tmp, { recursive: true });
+      mkdirSync(this.trash, { recursive: true });
+      for (let i = 0; i < 256; i++) {
+        mkdirSync(path.join(this.files, i.toString(16).padStart(2, "0")), { recursive: true });
+      }
+    } catch (error) {
+      const why = STORE_DIR_PROBLEMS[(error as { code?: string }).code ?? ""];
+      if (!why) throw error;
+      throw new StoreDirError(
+        `cannot use ${this.root} as the store: ${why}. Pass --store DIR (or set SILO_STORE_DIR) to a ` +
+          "writable folder, on the same filesystem as your projects so files can be hard-linked.",
+        { cause: error },
+      );
     }
+  }
+}
+
+/** Why a store folder cannot be made, by errno. */
+const STORE_DIR_PROBLEMS: Record<string, string> = {
+  ENOTDIR: "it, or a folder above it, is a file",
+  EEXIST: "a file is in the way",
+  EROFS: "it is on a read-only filesystem",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ENOSPC: "the disk is full",
+  EDQUOT: "the disk quota is used up",
+};
+
+/** The store folder cannot be created or written. */
+export class StoreDirError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StoreDirError";
   }
 }
 
