@@ -47,6 +47,14 @@ export function parseFlags<T extends ParseArgsConfig>(
   }
 }
 
+/** npm's and pnpm's flags for adding a dependency, which silo (install, add) has no use for. */
+export const DEPENDENCY_FLAGS: Record<string, string> = Object.fromEntries(
+  ["--save", "--save-dev", "-D", "--save-optional", "-O", "--save-exact", "-E", "--save-peer"].map((f) => [
+    f,
+    "silo adds no dependencies to a project; add them with npm install or pnpm add, then run silo install",
+  ]),
+);
+
 /** Every spelling of the flags in `options`: `--name` and `-s`. */
 function knownFlags(options: NonNullable<ParseArgsConfig["options"]>): string[] {
   return Object.entries(options).flatMap(([name, o]) => [`--${name}`, ...(o.short ? [`-${o.short}`] : [])]);

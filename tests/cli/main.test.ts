@@ -79,6 +79,12 @@ test("a mistyped command or flag gets the likely one; other package managers' ge
   );
   assert.match(await said(["i", "-D", "x"]), /install -D: silo adds no dependencies/);
   assert.match(await said(["install", "--lockfile-only"]), /never resolves versions or writes the lockfile/);
+  assert.match(
+    await said(["add", "lodash"]),
+    /silo add stores one package; it does not add a dependency .*`npm install lodash`/,
+  );
+  assert.match(await said(["add", "-D", "x"]), /add -D: silo adds no dependencies/);
+  assert.match(await said(["add", "./gone.tgz"]), /\.\/gone\.tgz does not exist; give a \.tgz file/);
   assert.match(await said(["install", "--backend", "symlink"]), /--backend symlink is not one silo has/);
   assert.match(
     await said(["install", "--package-import-method", "clone-or-copy"]),

@@ -8,13 +8,17 @@ import path from "node:path";
 import { T } from "../../container/app.ts";
 import { type AddResult, addSummary } from "../../store/store.ts";
 import { type CommandContext, UsageError } from "../context.ts";
-import { parseFlags } from "../flags.ts";
+import { DEPENDENCY_FLAGS, parseFlags } from "../flags.ts";
 import { plural } from "../format.ts";
 
 export const ADD_HELP = `silo add <tarball|directory|url> [--integrity SRI] [--json]
 
 Store a package: a .tgz file, a package directory, or a tarball URL.
-Adding the same package again rewrites nothing.`;
+Adding the same package again rewrites nothing. It does not add a dependency to a project
+(that is npm install <name> or pnpm add <name>, then silo install).`;
+
+/** A registry package name, maybe with a version or tag (`lodash`, `@types/node@20`): what npm users add. */
+const PACKAGE_SPEC = /^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(@[^/\s]+)?$/i;
 
 /** Run `silo add`. */
 export async function addCommand(ctx: CommandContext, argv: string[]): Promise<number> {
@@ -22,7 +26,7 @@ export async function addCommand(ctx: CommandContext, argv: string[]): Promise<n
     args: argv,
     options: { integrity: { type: "string" }, json: { type: "boolean" } },
     allowPositionals: true,
-  });
+  }, DEPENDENCY_FLAGS);
   if (positionals.length === 0) {
     throw new UsageError(`silo add needs a tarball, directory or URL\n\n${ADD_HELP}`);
   }
@@ -45,6 +49,12 @@ export async function addCommand(ctx: CommandContext, argv: string[]): Promise<n
     } else {
       const full = path.resolve(ctx.cwd, target);
       const st = fs.statSync(full, { throwIfNoEntry: false });
+      if (!st && PACKAGE_SPEC.test(target) && !target.endsWith(".tgz")) {
+        throw new UsageError(
+          `${target} is not a file, folder or URL here. silo add stores one package; it does not add a ` +
+            `dependency to a project: run \`npm install ${target}\` (or \`pnpm add ${target}\`), then \`silo install\`.`,
+        );
+      }
       if (!st) {
         throw new UsageError(`${target} does not exist; give a .tgz file, a package directory or a URL`);
       }

@@ -7,7 +7,7 @@ import path from "node:path";
 import { install, type InstallProgress } from "../../install/install.ts";
 import type { RequestedMethod } from "../../link/mod.ts";
 import { type CommandContext, UsageError } from "../context.ts";
-import { parseFlags } from "../flags.ts";
+import { DEPENDENCY_FLAGS, parseFlags } from "../flags.ts";
 import { renderNotes, renderProgress, renderSummary } from "../progress.ts";
 
 export const INSTALL_HELP = `silo install [flags]          (alias: silo i, silo ci)
@@ -65,10 +65,7 @@ const NOT_HERE: Record<string, string> = Object.fromEntries([
   ...["--lockfile-only", "--package-lock-only", "--no-frozen-lockfile", "--fix-lockfile", "--update"].map((
     f,
   ) => [f, "silo never resolves versions or writes the lockfile; npm install or pnpm install does that"]),
-  ...["--save", "--save-dev", "-D", "--save-optional", "-O", "--save-exact", "-E", "--save-peer"].map((f) => [
-    f,
-    "silo adds no dependencies; add them with npm install or pnpm add, then run silo install",
-  ]),
+  ...Object.entries(DEPENDENCY_FLAGS),
   ...["--global", "-g"].map((f) => [f, "silo installs a project's lockfile; it has no global installs"]),
 ]);
 
