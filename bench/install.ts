@@ -420,6 +420,16 @@ async function main(argv: string[]): Promise<number> {
           env: {},
           check: checkSilo,
         });
+        // The safety check's price, measured as DESIGN.md asks: one stat per store file before linking.
+        add({
+          id: "silo (binary, --no-verify-store-integrity)",
+          peer: false,
+          scenarios: ["hot"],
+          caches: [store],
+          argv: [siloBinary, ...siloArgs(store).slice(1), "--no-verify-store-integrity"],
+          env: {},
+          check: checkSilo,
+        });
       }
       if (fixture.lockfile === "package-lock.json") {
         const cache = path.join(base, "cache", "npm");
