@@ -72,6 +72,12 @@ export interface PackageNode {
   cpu?: string[];
   /** package.json `libc` ("glibc" | "musl"); pnpm lockfiles often omit it. */
   libc?: string[];
+  /** package.json `engines.node`, when the lockfile records it: an optional package that rules out this node is skipped. */
+  nodeEngine?: string;
+  /**
+   * npm marked it `extraneous`: nothing needs it but an optional peer (npm ci prunes it, and so does silo).
+   */
+  extraneous?: boolean;
   /** bin map when the lockfile records it (npm does); pnpm only records `hasBin`, read package.json then. */
   bin?: Record<string, string>;
   /** The package declares bins (npm: `bin` is set; pnpm: `hasBin`). */

@@ -33,6 +33,9 @@ interface NpmEntry {
   os?: string[] | string;
   cpu?: string[] | string;
   libc?: string[] | string;
+  /** An object in lockfiles from npm 7+; some old packages declare an array, which npm ignores. */
+  engines?: Record<string, string> | string[];
+  extraneous?: boolean;
 }
 
 const UPGRADE = "npm install --package-lock-only";
@@ -248,6 +251,9 @@ function copyMeta(node: PackageNode, entry: NpmEntry): void {
     const v = entry[field];
     if (v !== undefined) node[field] = Array.isArray(v) ? v : [v];
   }
+  const engines = entry.engines;
+  if (engines && !Array.isArray(engines) && typeof engines.node === "string") node.nodeEngine = engines.node;
+  if (entry.extraneous === true) node.extraneous = true;
   if (typeof entry.bin === "string") {
     // A string bin is named after the package (without scope), as npm does.
     node.bin = { [node.name.replace(/^@[^/]+\//, "")]: entry.bin };

@@ -3,8 +3,10 @@
  *
  * @module
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import process from "node:process";
+import semver from "semver";
 
 /** The machine a tree is installed for. */
 export interface Platform {
@@ -19,6 +21,11 @@ export interface Platform {
    * already replaced by this machine's value): a package fits when each of its fields admits one of them.
    */
   supported?: { os?: string[]; cpu?: string[]; libc?: string[] };
+  /**
+   * The version of the `node` that will run the project ("20.20.2"), asked only when a package's `engines.node`
+   * needs checking; undefined when unknown (then engines rule nothing out).
+   */
+  nodeVersion?: () => string | undefined;
 }
 
 /** What {@link currentPlatform} looks at; tests replace any part. */
@@ -33,6 +40,8 @@ export interface PlatformProbe {
   readdir?: (dir: string) => string[];
   /** Whether a path exists (used to look for /etc/alpine-release). */
   exists?: (path: string) => boolean;
+  /** Instead of asking the `node` on PATH for its version. */
+  nodeVersion?: () => string | undefined;
 }
 
 /**
@@ -47,7 +56,46 @@ export interface PlatformProbe {
 export function currentPlatform(probe: PlatformProbe = {}): Platform {
   const os = probe.platform ?? process.platform;
   const cpu = probe.arch ?? process.arch;
-  return { os, cpu, libc: os === "linux" ? detectLibc(probe) : null };
+  return {
+    os,
+    cpu,
+    libc: os === "linux" ? detectLibc(probe) : null,
+    nodeVersion: probe.nodeVersion ?? nodeOnPath,
+  };
+}
+
+let nodeOnPathVersion: string | null | undefined;
+
+/**
+ * The version of the `node` on PATH, once per process. Not this process's own: under Deno or Bun,
+ * process.version names their Node compatibility level, not the node that runs the project.
+ */
+function nodeOnPath(): string | undefined {
+  if (nodeOnPathVersion === undefined) {
+    const r = spawnSync("node", ["--version"], { encoding: "utf8", timeout: 10_000 });
+    nodeOnPathVersion = r.status === 0 ? semver.valid(String(r.stdout).trim()) : null;
+  }
+  return nodeOnPathVersion ?? undefined;
+}
+
+/**
+ * Why `pkg`'s `engines.node` rules out the node in `platform`, or null when it does not (or either is unknown).
+ * Same test as npm's npm-install-checks and pnpm: satisfies, prereleases included; a range that does not
+ * parse rules it out.
+ *
+ * @example
+ * ```ts
+ * const linux = { os: "linux", cpu: "x64", libc: "glibc" as const, nodeVersion: () => "20.1.0" };
+ * engineMismatch({ nodeEngine: ">=22" }, linux); // "engine node >=22 (node is 20.1.0)"
+ * ```
+ */
+export function engineMismatch(pkg: { nodeEngine?: string }, platform: Platform): string | null {
+  if (pkg.nodeEngine === undefined) return null;
+  const version = platform.nodeVersion?.();
+  if (version === undefined || semver.satisfies(version, pkg.nodeEngine, { includePrerelease: true })) {
+    return null;
+  }
+  return `engine node ${pkg.nodeEngine} (node is ${version})`;
 }
 
 function detectLibc(probe: PlatformProbe): "glibc" | "musl" | null {

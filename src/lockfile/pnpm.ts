@@ -37,6 +37,7 @@ interface PnpmPackage {
   os?: string[] | string;
   cpu?: string[] | string;
   libc?: string[] | string;
+  engines?: Record<string, string>;
   hasBin?: boolean;
   requiresBuild?: boolean;
   bin?: Record<string, string> | string;
@@ -261,6 +262,7 @@ export function parsePnpmLockfile(text: string, file = "pnpm-lock.yaml"): Graph 
       const v = pkg[field];
       if (v !== undefined) node[field] = Array.isArray(v) ? v.map(String) : [String(v)];
     }
+    if (typeof pkg.engines?.node === "string") node.nodeEngine = pkg.engines.node;
     if (pkg.hasBin) node.hasBin = true;
     if (typeof pkg.bin === "string") node.bin = { [node.name.replace(/^@[^/]+\//, "")]: pkg.bin };
     else if (pkg.bin) node.bin = pkg.bin;

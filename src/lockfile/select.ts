@@ -4,7 +4,7 @@
  * @module
  */
 import type { Graph } from "./graph.ts";
-import { type Platform, platformMismatch } from "./platform.ts";
+import { engineMismatch, type Platform, platformMismatch } from "./platform.ts";
 import { reach, type WalkOptions } from "./walk.ts";
 
 /** Options for {@link selectPackages}. */
@@ -80,11 +80,13 @@ export function selectPackages(graph: Graph, options: SelectOptions): Selection 
   const reached = reach(graph, walk).packages;
   const required = reach(graph, { prod, requiredOnly: true, legacyPeerDeps }).packages;
 
-  // Optional packages that do not fit are skipped; required ones are kept and reported.
+  // Optional packages that do not fit are skipped; required ones are kept and reported. npm and pnpm skip an
+  // optional package whose engines.node rules out this node too (a required one only gets a warning there).
   const bad = new Set<string>();
   for (const id of reached) {
     const node = graph.packages.get(id)!;
-    const why = platformMismatch(node, platform);
+    const why = platformMismatch(node, platform) ??
+      (required.has(id) ? null : engineMismatch(node, platform));
     if (why === null) continue;
     if (required.has(id)) platformMismatch_.set(id, why);
     else {
@@ -115,7 +117,12 @@ export function selectPackages(graph: Graph, options: SelectOptions): Selection 
     }
   }
 
-  const final = reach(graph, bad.size > 0 ? { ...walk, skip: bad } : walk);
+  // What npm marked extraneous (reached, if at all, only through an optional peer) npm ci prunes.
+  const pruned = new Set([
+    ...bad,
+    ...[...graph.packages.values()].filter((n) => n.extraneous).map((n) => n.id),
+  ]);
+  const final = reach(graph, pruned.size > 0 ? { ...walk, skip: pruned } : walk);
   const all = prod ? reach(graph, { legacyPeerDeps }).packages : reached;
   const withOptional = options.omitOptional ? reach(graph, { prod, legacyPeerDeps }).packages : reached;
   const install = new Set<string>();

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import {
   currentPlatform,
   matchesPlatform,
@@ -59,14 +60,14 @@ test("pnpm's supportedArchitectures: each field's list replaces the machine's va
 
 test("currentPlatform: injectable probes for glibc, musl and non-Linux", () => {
   const none = () => [];
-  assert.deepEqual(
-    currentPlatform({
-      platform: "linux",
-      arch: "arm64",
-      report: () => ({ header: { glibcVersionRuntime: "2.36" } }),
-    }),
-    { os: "linux", cpu: "arm64", libc: "glibc" },
-  );
+  const { nodeVersion, ...glibc } = currentPlatform({
+    platform: "linux",
+    arch: "arm64",
+    report: () => ({ header: { glibcVersionRuntime: "2.36" } }),
+    nodeVersion: () => "20.1.0",
+  });
+  assert.deepEqual(glibc, { os: "linux", cpu: "arm64", libc: "glibc" });
+  assert.equal(nodeVersion?.(), "20.1.0");
   const musl = currentPlatform({
     platform: "linux",
     arch: "x64",
@@ -96,4 +97,10 @@ test("currentPlatform: injectable probes for glibc, musl and non-Linux", () => {
   const here = currentPlatform();
   assert.equal(typeof here.os, "string");
   if (here.os !== "linux") assert.equal(here.libc, null);
+});
+
+test("the node on PATH is asked for its version (not this runtime's own process.version)", () => {
+  const version = currentPlatform().nodeVersion?.();
+  const r = spawnSync("node", ["--version"], { encoding: "utf8" });
+  assert.equal(version, r.stdout.trim().replace(/^v/, ""));
 });

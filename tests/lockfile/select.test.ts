@@ -188,3 +188,77 @@ test("omitOptional: what only optional dependencies need is left out, with reaso
   const optionalOnly = [...svAll.install].filter((id) => !sv.install.has(id));
   assert.ok(optionalOnly.length > 0 && optionalOnly.every((id) => svelte.packages.get(id)!.optional));
 });
+
+test("an optional package whose engines.node rules out this node is skipped, as npm and pnpm skip it", () => {
+  const g = parseNpmLockfile(lock({
+    "": { optionalDependencies: { frame: "1" }, dependencies: { tool: "1" } },
+    "node_modules/frame": {
+      version: "1.0.0",
+      integrity: "sha512-f",
+      optional: true,
+      engines: { node: "^22.18.0 || >=24.11.0" },
+      dependencies: { tokens: "1" },
+    },
+    "node_modules/tokens": { version: "1.0.0", integrity: "sha512-t", optional: true },
+    "node_modules/tool": { version: "1.0.0", integrity: "sha512-o", engines: { node: ">=99" } },
+    "node_modules/old": { version: "1.0.0", integrity: "sha512-x", engines: ["node >= 0.4"] },
+  }));
+  const on = (nodeVersion: string | undefined) =>
+    selectPackages(g, { prod: false, platform: { ...LINUX_X64, nodeVersion: () => nodeVersion } });
+  const node20 = on("20.20.2");
+  assert.deepEqual(node20.skipped.get("node_modules/frame"), {
+    reason: "platform",
+    detail: "engine node ^22.18.0 || >=24.11.0 (node is 20.20.2)",
+  });
+  assert.equal(node20.skipped.get("node_modules/tokens")?.reason, "only-via-skipped");
+  assert.ok(
+    node20.install.has("node_modules/tool"),
+    "a required package is installed whatever its engines say",
+  );
+  assert.equal(node20.platformMismatch.size, 0);
+  assert.ok(on("24.11.0").install.has("node_modules/frame"));
+  assert.ok(
+    on("24.12.0-pre").install.has("node_modules/frame"),
+    "prereleases count, as in npm-install-checks",
+  );
+  assert.ok(on(undefined).install.has("node_modules/frame"), "no node to ask: engines rule nothing out");
+
+  const p = parsePnpmLockfile(`lockfileVersion: '9.0'
+importers:
+  .:
+    optionalDependencies:
+      frame: {specifier: '1', version: 1.0.0}
+packages:
+  frame@1.0.0: {resolution: {integrity: sha512-f}, engines: {node: '>=22'}}
+snapshots:
+  frame@1.0.0:
+    optional: true
+`);
+  const ps = selectPackages(p, { prod: false, platform: { ...LINUX_X64, nodeVersion: () => "20.0.0" } });
+  assert.deepEqual([...ps.install], []);
+  assert.equal(ps.skipped.get("frame@1.0.0")?.reason, "platform");
+});
+
+test("npm: an entry marked extraneous is pruned even when an optional peer edge reaches it (npm ci prunes it)", () => {
+  const entries = (extraneous: boolean) =>
+    lock({
+      "": { dependencies: { types: "7" } },
+      "node_modules/types": {
+        version: "7.40.0",
+        integrity: "sha512-w",
+        peerDependencies: { typescript: "^4.6.2" },
+        peerDependenciesMeta: { typescript: { optional: true } },
+      },
+      "node_modules/typescript": {
+        version: "4.9.5",
+        integrity: "sha512-t",
+        bin: { tsc: "bin/tsc" },
+        ...(extraneous ? { extraneous: true } : {}),
+      },
+    });
+  const pruned = selectPackages(parseNpmLockfile(entries(true)), { prod: false, platform: LINUX_X64 });
+  assert.deepEqual([...pruned.install], ["node_modules/types"]);
+  assert.equal(pruned.skipped.get("node_modules/typescript")?.reason, "only-via-skipped");
+  const kept = selectPackages(parseNpmLockfile(entries(false)), { prod: false, platform: LINUX_X64 });
+  assert.ok(kept.install.has("node_modules/typescript"), "without the flag the peer's target is installed");
+});
