@@ -47,6 +47,11 @@ export function parseFlags<T extends ParseArgsConfig>(
   }
 }
 
+/** What to run instead to add `names` to a project: silo installs what the lockfile lists. */
+export function addDependencyHint(names: string): string {
+  return `run \`npm install ${names}\` (or \`pnpm add ${names}\`), then \`silo install\``;
+}
+
 /** npm's and pnpm's flags for adding a dependency, which silo (install, add) has no use for. */
 export const DEPENDENCY_FLAGS: Record<string, string> = Object.fromEntries(
   ["--save", "--save-dev", "-D", "--save-optional", "-O", "--save-exact", "-E", "--save-peer"].map((f) => [

@@ -8,7 +8,7 @@ import path from "node:path";
 import { T } from "../../container/app.ts";
 import { type AddResult, addSummary } from "../../store/store.ts";
 import { type CommandContext, UsageError } from "../context.ts";
-import { DEPENDENCY_FLAGS, parseFlags } from "../flags.ts";
+import { addDependencyHint, DEPENDENCY_FLAGS, parseFlags } from "../flags.ts";
 import { plural } from "../format.ts";
 
 export const ADD_HELP = `silo add <tarball|directory|url> [--integrity SRI] [--json]
@@ -52,7 +52,7 @@ export async function addCommand(ctx: CommandContext, argv: string[]): Promise<n
       if (!st && PACKAGE_SPEC.test(target) && !target.endsWith(".tgz")) {
         throw new UsageError(
           `${target} is not a file, folder or URL here. silo add stores one package; it does not add a ` +
-            `dependency to a project: run \`npm install ${target}\` (or \`pnpm add ${target}\`), then \`silo install\`.`,
+            `dependency to a project: ${addDependencyHint(target)}.`,
         );
       }
       if (!st) {

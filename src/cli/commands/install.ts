@@ -7,7 +7,7 @@ import path from "node:path";
 import { install, type InstallProgress } from "../../install/install.ts";
 import type { RequestedMethod } from "../../link/mod.ts";
 import { type CommandContext, UsageError } from "../context.ts";
-import { DEPENDENCY_FLAGS, parseFlags } from "../flags.ts";
+import { addDependencyHint, DEPENDENCY_FLAGS, parseFlags } from "../flags.ts";
 import { renderNotes, renderProgress, renderSummary } from "../progress.ts";
 
 export const INSTALL_HELP = `silo install [flags]          (alias: silo i, silo ci)
@@ -133,8 +133,8 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
   if (positionals.length > 0) {
     const names = positionals.join(" ");
     throw new UsageError(
-      `silo install takes no package names: it installs what the lockfile lists. To add ${names}, run ` +
-        `\`npm install ${names}\` (or \`pnpm add ${names}\`), then \`silo install\`.`,
+      `silo install takes no package names: it installs what the lockfile lists. To add ${names}, ` +
+        `${addDependencyHint(names)}.`,
     );
   }
   const method = importMethod(values);
