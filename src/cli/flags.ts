@@ -6,6 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "./context.ts";
+import { closest } from "./suggest.ts";
 
 /** The parsed result of `config` (parseArgs' own result type). */
 export type Parsed<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
@@ -63,41 +64,4 @@ export const DEPENDENCY_FLAGS: Record<string, string> = Object.fromEntries(
 /** Every spelling of the flags in `options`: `--name` and `-s`. */
 function knownFlags(options: NonNullable<ParseArgsConfig["options"]>): string[] {
   return Object.entries(options).flatMap(([name, o]) => [`--${name}`, ...(o.short ? [`-${o.short}`] : [])]);
-}
-
-/**
- * The candidate `word` is most likely a misspelling of: the nearest by edit distance, if at most a third of
- * its length (and at least 1) away; undefined when none is that close.
- *
- * @example
- * ```ts
- * import { closest } from "./flags.ts";
- * closest("instal", ["install", "verify", "gc"]); // "install"
- * closest("deploy", ["install", "verify", "gc"]); // undefined
- * ```
- */
-export function closest(word: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined, bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
-  for (const candidate of candidates) {
-    const d = editDistance(word, candidate);
-    if (d < bestDistance) best = candidate, bestDistance = d;
-  }
-  return best;
-}
-
-/** Levenshtein distance (insert, delete, substitute; each costs 1). */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j] + 1,
-        current[j - 1] + 1,
-        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length];
 }

@@ -5,7 +5,7 @@
  */
 import process from "node:process";
 import { CommandContext, type Output, processOutput, UsageError } from "./context.ts";
-import { closest } from "./flags.ts";
+import { closest } from "./suggest.ts";
 
 /** The CLI's version. */
 export const VERSION = "0.1.0";
