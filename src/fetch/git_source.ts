@@ -192,7 +192,8 @@ async function cloneCommit(
           ["-C", into, "fetch", "--quiet", "--tags", remote, "+refs/heads/*:refs/remotes/origin/*"],
           label,
         );
-        await git(["-C", into, "checkout", "--quiet", "--detach", commit], label);
+        // Peeled to a commit: a short id may also prefix a tree or blob, which plain checkout calls ambiguous.
+        await git(["-C", into, "checkout", "--quiet", "--detach", `${commit}^{commit}`], label);
       }
       if (fs.existsSync(path.join(into, ".gitmodules"))) {
         await git(["-C", into, "submodule", "update", "--quiet", "--init", "--recursive"], label);

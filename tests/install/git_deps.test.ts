@@ -4,11 +4,16 @@
  * afterwards, and clear errors that leave the store clean.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import process from "node:process";
+import { Buffer } from "node:buffer";
 import { test } from "node:test";
 import { T } from "../../src/container/app.ts";
+import { fetchGitTree } from "../../src/fetch/git_source.ts";
 import { PackageFetcher } from "../../src/fetch/package_fetcher.ts";
 import { install } from "../../src/install/install.ts";
 import type { PackageNode } from "../../src/lockfile/graph.ts";
@@ -252,5 +257,53 @@ test("bad git dependencies get errors that name them, and leave the store clean"
     assert.match(warnings[0], /alpha@1\.0\.0 is a git dependency with build scripts \(prepare\)/);
   } finally {
     await p.close();
+  }
+});
+
+test("a short commit id that also prefixes a tree or blob still checks out that commit", async () => {
+  // Fixed dates make the object ids the same on every run; enough objects that some 4-character prefix is
+  // shared by exactly one commit and another object (git itself calls such an id ambiguous).
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "silo-git-ambiguous-"));
+  try {
+    const repo = path.join(root, "repo");
+    const run = (...args: string[]) =>
+      execFileSync("git", ["-C", repo, ...args], {
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: "t",
+          GIT_AUTHOR_EMAIL: "t@t",
+          GIT_COMMITTER_NAME: "t",
+          GIT_COMMITTER_EMAIL: "t@t",
+          GIT_AUTHOR_DATE: "2026-01-01T00:00:00Z",
+          GIT_COMMITTER_DATE: "2026-01-01T00:00:00Z",
+        },
+      });
+    fs.mkdirSync(repo);
+    run("init", "--quiet");
+    let stream = "";
+    for (let i = 1; i <= 300; i++) {
+      const content = JSON.stringify({ name: "amb", version: `1.0.${i}` });
+      stream += `commit refs/heads/main\ncommitter t <t@t> 1767225600 +0000\ndata 2\n${i % 10}\n` +
+        `M 644 inline package.json\ndata ${Buffer.byteLength(content)}\n${content}\n\n`;
+    }
+    execFileSync("git", ["-C", repo, "fast-import", "--quiet"], { input: stream });
+    const commits = run("rev-list", "--all").trim().split("\n");
+    const objects = run("rev-list", "--all", "--objects").trim().split("\n").map((l) => l.slice(0, 40));
+    const prefix = commits.map((c) => c.slice(0, 4)).find((p) =>
+      commits.filter((c) => c.startsWith(p)).length === 1 && objects.filter((o) => o.startsWith(p)).length > 1
+    );
+    assert.ok(prefix, "the fixed history has a commit prefix shared with a tree or blob");
+    const commit = commits.find((c) => c.startsWith(prefix))!;
+    const want = JSON.parse(run("show", `${commit}:package.json`)).version;
+
+    const into = path.join(root, "tree");
+    const dir = await fetchGitTree({ kind: "git", repo: `git+file://${repo}`, commit: prefix }, into, {
+      label: "amb",
+      download: () => Promise.reject(new Error("no archive for a file: repository")),
+    });
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")).version, want);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
   }
 });
