@@ -68,9 +68,16 @@ export function planHoisted(graph: Graph, selection: Selection): InstallPlan {
     bins: [],
     roots: importerRoots(graph, selection),
   };
-  const ids = [...selection.install].sort((a, b) =>
-    (graph.packages.get(a)!.location ?? a).localeCompare(graph.packages.get(b)!.location ?? b)
-  );
+  const locationOf = (id: string) => graph.packages.get(id)!.location ?? id;
+  const ids = [...selection.install].sort((a, b) => locationOf(a).localeCompare(locationOf(b)));
+  // bun links a folder's commands in its tree's order, which lists the folder owner's own dependencies
+  // before what was hoisted there: theirs keep a command name both offer.
+  if (graph.source === "bun.lock") {
+    const own = ownDependencies(graph);
+    ids.sort((a, b) =>
+      Number(!own.has(a)) - Number(!own.has(b)) || locationOf(a).localeCompare(locationOf(b))
+    );
+  }
   // npm links the commands of linked folders (workspaces, file: folders) after the registry packages',
   // and the first link made keeps a command name both offer.
   const linkedBins: BinPlan[] = [];
@@ -81,7 +88,7 @@ export function planHoisted(graph: Graph, selection: Selection): InstallPlan {
       throw new Error(`the lockfile gives ${node.name}@${node.version} no location; it cannot be placed`);
     }
     const bin = { binDir: binDirOf(location), pkgDir: location, id };
-    if (node.resolution.kind === "directory") {
+    if (node.resolution.kind === "directory" && !node.resolution.copy) {
       plan.links.push({ path: location, target: node.resolution.path });
       linkedBins.push(bin);
     } else {
@@ -103,6 +110,20 @@ export function planHoisted(graph: Graph, selection: Selection): InstallPlan {
     if (inPlacedBundler) plan.bins.push({ binDir: binDirOf(location), pkgDir: location });
   }
   return plan;
+}
+
+/** Packages that sit in the node_modules of the importer or package that depends on them. */
+function ownDependencies(graph: Graph): Set<string> {
+  const own = new Set<string>();
+  const add = (from: string, deps: Graph["importers"][number]["dependencies"]) => {
+    for (const dep of deps) {
+      const id = dep.target.id;
+      if (id !== undefined && id === posix.join(from, "node_modules", dep.alias)) own.add(id);
+    }
+  };
+  for (const importer of graph.importers) add(importer.path, importer.dependencies);
+  for (const node of graph.packages.values()) add(node.location ?? node.id, node.dependencies);
+  return own;
 }
 
 /**

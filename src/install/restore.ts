@@ -49,6 +49,7 @@ import { pinnedManager } from "./package_manager.ts";
 import { patchPackageTargets } from "./patch_package.ts";
 import type { NpmSettings } from "./npm_settings.ts";
 import { ignoredSettingsWarnings, isolatedLayout } from "./pnpm_layout.ts";
+import { assertBunHoisted } from "./bun_settings.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
 import {
   hasLifecycle,
@@ -109,7 +110,8 @@ export async function restore(
   }
   // A required package for another platform: npm ci stops (EBADPLATFORM) unless --force; pnpm warns.
   const misfits = [...selection.platformMismatch];
-  if (graph.layout === "hoisted" && !options.force && misfits.length > 0) {
+  const npmLock = graph.source === "package-lock.json";
+  if (npmLock && !options.force && misfits.length > 0) {
     const [id, why] = misfits[0];
     throw new LockfileError(
       lock.file,
@@ -121,11 +123,12 @@ export async function restore(
   for (const [id, why] of misfits) {
     warn(
       `${id} does not support this platform (${why}); installing it anyway, as ${
-        graph.layout === "hoisted" ? "--force asks" : "pnpm does"
+        npmLock ? "--force asks" : "pnpm does"
       }`,
     );
   }
-  const strategy = graph.layout === "hoisted" ? npm.installStrategy : undefined;
+  if (graph.source === "bun.lock") assertBunHoisted(projectDir, graph);
+  const strategy = npmLock ? npm.installStrategy : undefined;
   // npm ci builds the lockfile's tree whatever the strategy, except "linked" (an isolated .store layout).
   if (strategy?.value === "linked") {
     throw new Error(
@@ -484,12 +487,12 @@ export async function restore(
     const files = records.get(id)?.files;
     return files && Object.keys(files);
   });
-  // npm ci takes commands from the lockfile's `bin`, which never lists `directories.bin`; pnpm reads it.
-  const expandsBinDir = graph.layout === "isolated";
+  // npm ci takes commands from the lockfile's `bin`, which never lists `directories.bin`; pnpm and bun read it.
+  const expandsBinDir = !npmLock;
   /** Commands of linked folders (workspaces, file: folders): their files are the project's own. */
   const linkedTargets = new Set<string>();
   // npm's bin-links=false: no .bin entries at all.
-  const binPlans = graph.layout === "hoisted" && !npm.binLinks ? [] : [...plan.bins, ...bundledBins];
+  const binPlans = npmLock && !npm.binLinks ? [] : [...plan.bins, ...bundledBins];
   for (const bin of binPlans) {
     const record = bin.id ? records.get(bin.id) : undefined;
     // A linked folder: npm's link node, or pnpm's link: target (no id, outside node_modules). A bundled

@@ -6,7 +6,7 @@
  */
 
 /** The formats silo reads, for messages. */
-export const SUPPORTED_FORMATS = "silo reads package-lock.json v2/v3 and pnpm-lock.yaml v9";
+export const SUPPORTED_FORMATS = "silo reads package-lock.json v2/v3, pnpm-lock.yaml v9 and bun.lock v0-v3";
 
 /**
  * A lockfile that is missing, malformed or of an unsupported version.

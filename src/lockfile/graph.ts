@@ -16,7 +16,12 @@ export type Resolution =
    * `location` is a symlink to it. Isolated layout (pnpm `file:` folders, "injected"): its files are
    * placed like any package's. pnpm `link:` / `workspace:` deps are link edges, not nodes.
    */
-  | { kind: "directory"; path: string }
+  | {
+    kind: "directory";
+    path: string;
+    /** Hoisted layout: its files are placed (bun's `file:` folders), not symlinked. */
+    copy?: true;
+  }
   /**
    * A git dependency: a commit of a repository (`repo` as the lockfile spells it), and/or the archive of it
    * a git host serves (pnpm records GitHub's, GitLab's and Bitbucket's so). `path` is the package's folder
@@ -141,7 +146,7 @@ export interface GraphWarning {
 /** A parsed lockfile. */
 export interface Graph {
   /** Which lockfile it was read from, for messages only. */
-  source: "package-lock.json" | "pnpm-lock.yaml";
+  source: "package-lock.json" | "pnpm-lock.yaml" | "bun.lock";
   /** "hoisted": every package has a `location`. "isolated": pnpm's node_modules/.pnpm layout. */
   layout: "hoisted" | "isolated";
   /** The root first, then workspace members and local folders. */
@@ -165,5 +170,7 @@ export interface Graph {
     excludeLinksFromLockfile?: boolean;
     /** `settings.autoInstallPeers` (pnpm's default true). */
     autoInstallPeers?: boolean;
+    /** bun.lock's `configVersion` (0 when absent): with 1, bun installs a workspace isolated. */
+    bunConfigVersion?: number;
   };
 }

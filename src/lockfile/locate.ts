@@ -9,12 +9,16 @@ import path from "node:path";
 import { LockfileError } from "./errors.ts";
 
 /** Lockfiles looked for, in order of preference (npm-shrinkwrap.json wins over package-lock.json, as in npm). */
-export const LOCKFILE_NAMES = ["npm-shrinkwrap.json", "package-lock.json", "pnpm-lock.yaml"] as const;
+export const LOCKFILE_NAMES = [
+  "npm-shrinkwrap.json",
+  "package-lock.json",
+  "pnpm-lock.yaml",
+  "bun.lock",
+] as const;
 
 /** Lockfiles of other package managers, which silo does not read: named in the error instead of "none". */
 const FOREIGN_LOCKFILES: Record<string, string> = {
   "yarn.lock": "yarn",
-  "bun.lock": "bun",
   "bun.lockb": "bun",
 };
 
@@ -44,10 +48,12 @@ export function locateLockfile(projectDir: string): LocatedLockfile {
     const file = path.join(projectDir, name);
     try {
       const text = fs.readFileSync(file, "utf8");
-      // npm-shrinkwrap.json beside package-lock.json is npm's own rule; a pnpm-lock.yaml beside either is a
-      // choice silo makes, so it says so.
-      const pnpmToo = name !== "pnpm-lock.yaml" && fs.existsSync(path.join(projectDir, "pnpm-lock.yaml"));
-      return { file, name, text, ...(pnpmToo ? { ignored: ["pnpm-lock.yaml"] } : {}) };
+      // npm-shrinkwrap.json beside package-lock.json is npm's own rule; another package manager's lockfile
+      // beside it is a choice silo makes, so it says so.
+      const ignored = LOCKFILE_NAMES.slice(LOCKFILE_NAMES.indexOf(name) + 1).filter((other) =>
+        other !== "package-lock.json" && fs.existsSync(path.join(projectDir, other))
+      );
+      return { file, name, text, ...(ignored.length > 0 ? { ignored } : {}) };
     } catch (e) {
       if ((e as { code?: string }).code === "ENOENT") continue;
       throw new LockfileError(file, `cannot be read (${(e as Error).message}). Check its permissions.`, {
@@ -64,7 +70,10 @@ export function locateLockfile(projectDir: string): LocatedLockfile {
       }). Install this project with ${
         FOREIGN_LOCKFILES[foreign]
       }; making another lockfile from package.json ` +
-        "would resolve versions anew (`pnpm import` converts a yarn.lock keeping them).",
+        "would resolve versions anew (" + (foreign === "bun.lockb"
+          ? "`bun install --save-text-lockfile --frozen-lockfile --lockfile-only` writes the bun.lock silo reads"
+          : "`pnpm import` converts a yarn.lock keeping them") +
+        ").",
     );
   }
   throw new LockfileError(
@@ -102,7 +111,8 @@ export function workspaceRootOf(dir: string): string {
       try {
         text = fs.readFileSync(path.join(up, name), "utf8");
       } catch { /* unreadable: not this one */ }
-      // One of its projects: a key of package-lock.json's `packages`, or of pnpm-lock.yaml's `importers`.
+      // One of its projects: a key of package-lock.json's `packages`, of pnpm-lock.yaml's `importers`, or of
+      // bun.lock's `workspaces` (indented as package-lock.json's keys).
       const listed = name === "pnpm-lock.yaml"
         ? text.includes(`\n  ${rel}:`) || text.includes(`\n  '${rel}':`)
         : text.includes(`\n    ${JSON.stringify(rel)}: {`);

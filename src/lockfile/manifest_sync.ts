@@ -208,11 +208,18 @@ export function assertLockfileComplete(graph: Graph, lockfile: string): void {
   );
 }
 
+/** The command of each lockfile's package manager that rewrites it from package.json. */
+const FIX_COMMANDS: Record<Graph["source"], string> = {
+  "package-lock.json": "npm install",
+  "pnpm-lock.yaml": "pnpm install",
+  "bun.lock": "bun install",
+};
+
 /** The message for problems of a lockfile: the first ten, and the package manager command that fixes it. */
 function lockfileProblems(what: string, problems: string[], graph: Graph, action: string): string {
   const shown = problems.slice(0, 10).map((p) => `  ${p}`).join("\n");
   const more = problems.length > 10 ? `\n  ... and ${problems.length - 10} more` : "";
-  const fix = graph.source === "pnpm-lock.yaml" ? "pnpm install" : "npm install";
+  const fix = FIX_COMMANDS[graph.source];
   return `${what}:\n${shown}${more}\n` +
     `Run \`${fix}\` to ${action} (silo never changes it), then run silo install again.`;
 }

@@ -12,6 +12,7 @@
  */
 import type { Graph } from "./graph.ts";
 import { type LocatedLockfile, locateLockfile } from "./locate.ts";
+import { parseBunLockfile } from "./bun.ts";
 import { parseNpmLockfile } from "./npm.ts";
 import { parsePnpmLockfile } from "./pnpm.ts";
 import { readAllowedScripts } from "./scripts.ts";
@@ -19,6 +20,7 @@ import { readAllowedScripts } from "./scripts.ts";
 export type { Dependency, Graph, GraphWarning, Importer, PackageNode, Resolution } from "./graph.ts";
 export { LockfileError, SUPPORTED_FORMATS } from "./errors.ts";
 export { nameFromKey, parseNpmLockfile, resolveKey } from "./npm.ts";
+export { parseBunLockfile } from "./bun.ts";
 export { type DepPath, parseDepPath, parsePnpmLockfile, pnpmDirName, refToDepPath } from "./pnpm.ts";
 export {
   currentPlatform,
@@ -48,9 +50,14 @@ export { type LocatedLockfile, locateLockfile, LOCKFILE_NAMES } from "./locate.t
 
 /** Parse a located lockfile with the parser for its kind. */
 export function parseLockfile(located: LocatedLockfile): Graph {
-  return located.name === "pnpm-lock.yaml"
-    ? parsePnpmLockfile(located.text, located.file)
-    : parseNpmLockfile(located.text, located.file);
+  switch (located.name) {
+    case "pnpm-lock.yaml":
+      return parsePnpmLockfile(located.text, located.file);
+    case "bun.lock":
+      return parseBunLockfile(located.text, located.file);
+    default:
+      return parseNpmLockfile(located.text, located.file);
+  }
 }
 
 /**

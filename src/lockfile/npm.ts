@@ -232,17 +232,33 @@ function resolution(key: string, entry: NpmEntry): Resolution {
     };
   }
   if (/^https?:\/\//.test(resolved)) {
-    // Registry tarballs look like <registry>/<name>/-/<basename>-<version>.tgz.
-    const name = entry.name ?? nameFromKey(key);
-    const base = name.startsWith("@") ? name.slice(name.indexOf("/") + 1) : name;
-    const path = new URL(resolved).pathname;
-    const onRegistry = decodeURIComponent(path).endsWith(`/${name}/-/${base}-${entry.version}.tgz`);
-    return onRegistry
-      ? { kind: "registry", tarball: resolved, ...withIntegrity }
-      : { kind: "tarball", url: resolved, ...withIntegrity };
+    return registryOrTarball(entry.name ?? nameFromKey(key), entry.version ?? "", resolved, integrity);
   }
   // `file:` tarballs (and bare relative paths) are relative to the project root.
   return { kind: "tarball", url: resolved.replace(/^file:/, ""), ...withIntegrity };
+}
+
+/**
+ * A package downloaded from `url`: a registry package when the URL has the registry's tarball shape
+ * (`<registry>/<name>/-/<basename>-<version>.tgz`, so an overridden registry applies), else a tarball.
+ *
+ * @example
+ * ```ts
+ * registryOrTarball("ms", "2.1.3", "https://r.example/ms/-/ms-2.1.3.tgz").kind; // "registry"
+ * ```
+ */
+export function registryOrTarball(
+  name: string,
+  version: string,
+  url: string,
+  integrity?: string,
+): Resolution {
+  const withIntegrity = integrity ? { integrity } : {};
+  const base = name.startsWith("@") ? name.slice(name.indexOf("/") + 1) : name;
+  const onRegistry = decodeURIComponent(new URL(url).pathname).endsWith(`/${name}/-/${base}-${version}.tgz`);
+  return onRegistry
+    ? { kind: "registry", tarball: url, ...withIntegrity }
+    : { kind: "tarball", url, ...withIntegrity };
 }
 
 /** Copy platform, bin and script metadata from a lockfile entry onto a node. */

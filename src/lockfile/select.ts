@@ -80,15 +80,17 @@ export function selectPackages(graph: Graph, options: SelectOptions): Selection 
   const reached = reach(graph, walk).packages;
   const required = reach(graph, { prod, requiredOnly: true, legacyPeerDeps }).packages;
 
-  // Optional packages that do not fit are skipped; required ones are kept and reported. npm and pnpm skip an
-  // optional package whose engines.node rules out this node too (a required one only gets a warning there).
+  // Optional packages that do not fit are skipped; required ones are kept and reported (bun skips those
+  // too, with what only they need). npm and pnpm skip an optional package whose engines.node rules out this
+  // node too (a required one only gets a warning there).
+  const skipsRequired = graph.source === "bun.lock";
   const bad = new Set<string>();
   for (const id of reached) {
     const node = graph.packages.get(id)!;
     const why = platformMismatch(node, platform) ??
       (required.has(id) ? null : engineMismatch(node, platform));
     if (why === null) continue;
-    if (required.has(id)) platformMismatch_.set(id, why);
+    if (required.has(id) && !skipsRequired) platformMismatch_.set(id, why);
     else {
       bad.add(id);
       skipped.set(id, { reason: "platform", detail: why });
