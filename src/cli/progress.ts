@@ -33,6 +33,13 @@ export function renderSummary(s: InstallSummary): string {
   return parts.join(" · ");
 }
 
+/** Where each package manager keeps the packages whose scripts may run. */
+const ALLOW_FOR_GOOD: Record<string, string> = {
+  "package-lock.json": 'package.json\'s "allowScripts" (npm approve-scripts)',
+  "pnpm-lock.yaml": "pnpm-workspace.yaml's allowBuilds",
+  "bun.lock": 'package.json\'s "trustedDependencies" (bun pm trust)',
+};
+
 /** Extra lines after the summary: skipped scripts and how to allow them. */
 export function renderNotes(s: InstallSummary): string[] {
   const notes: string[] = [];
@@ -43,11 +50,7 @@ export function renderNotes(s: InstallSummary): string[] {
       }` +
         ` (allow with --allow-scripts ${s.scriptsSkipped.slice(0, 3).join(",")}${
           s.scriptsSkipped.length > 3 ? ",..." : ""
-        }, or for good in ${
-          s.lockfile === "pnpm-lock.yaml"
-            ? "pnpm-workspace.yaml's allowBuilds"
-            : 'package.json\'s "allowScripts" (npm approve-scripts)'
-        })`,
+        }, or for good in ${ALLOW_FOR_GOOD[s.lockfile] ?? ALLOW_FOR_GOOD["package-lock.json"]})`,
     );
   }
   if (s.scriptsRun) notes.push(`ran ${plural(s.scriptsRun, "lifecycle script")}`);

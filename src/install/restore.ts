@@ -50,6 +50,7 @@ import { patchPackageTargets } from "./patch_package.ts";
 import type { NpmSettings } from "./npm_settings.ts";
 import { ignoredSettingsWarnings, isolatedLayout } from "./pnpm_layout.ts";
 import { assertBunHoisted } from "./bun_settings.ts";
+import { nativeBinRedirect } from "./bun_native_bins.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
 import {
   hasLifecycle,
@@ -491,6 +492,12 @@ export async function restore(
   const expandsBinDir = !npmLock;
   /** Commands of linked folders (workspaces, file: folders): their files are the project's own. */
   const linkedTargets = new Set<string>();
+  const nativeBin = nativeBinRedirect(
+    graph,
+    projectDir,
+    (id) => records.has(id),
+    (id, relative) => hasFile(records.get(id)!, relative),
+  );
   // npm's bin-links=false: no .bin entries at all.
   const binPlans = npmLock && !npm.binLinks ? [] : [...plan.bins, ...bundledBins];
   for (const bin of binPlans) {
@@ -513,7 +520,11 @@ export async function restore(
       path.join(projectDir, bin.pkgDir),
       path.join(projectDir, bin.binDir),
       claims,
-    );
+    ).map(([at, target]): [string, string] => {
+      const relative = path.relative(path.join(projectDir, bin.pkgDir), target);
+      const native = bin.id === undefined ? undefined : nativeBin(bin.id, relative.split(path.sep).join("/"));
+      return [at, native === undefined ? target : path.join(projectDir, native, relative)];
+    });
     for (const [at, target] of owned) {
       binLinks.set(at, target);
       if (linked) linkedTargets.add(target);

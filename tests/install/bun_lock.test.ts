@@ -9,6 +9,7 @@ import process from "node:process";
 import { test } from "node:test";
 import { install } from "../../src/install/install.ts";
 import { assertBunHoisted, bunLinker } from "../../src/install/bun_settings.ts";
+import { nativeBinRedirect } from "../../src/install/bun_native_bins.ts";
 import { parseBunLockfile } from "../../src/lockfile/bun.ts";
 import { makeProject, type PkgSpec, tarballOf } from "./_support.ts";
 import { sri } from "../support/tarball.ts";
@@ -116,6 +117,71 @@ test("bun's linker: a configVersion 1 workspace is isolated unless bunfig.toml s
     assert.match(bunLinker(dir, lock(0, false), env).from, /bunfig\.toml sets linker = "isolated"/);
     fs.writeFileSync(path.join(dir, "bunfig.toml"), "[install\n");
     assert.throws(() => bunLinker(dir, lock(0, false), env), /bunfig\.toml is not valid TOML/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("bun links esbuild's command (and nativeDependencies') at the installed platform package's binary", () => {
+  const dir = tempDir("silo-native-");
+  try {
+    const graph = parseBunLockfile(JSON.stringify({
+      lockfileVersion: 1,
+      workspaces: { "": { name: "r", dependencies: { esbuild: "1.0.0", mytool: "1.0.0", other: "1.0.0" } } },
+      packages: {
+        esbuild: ["esbuild@1.0.0", "", {
+          optionalDependencies: { "@esbuild/here": "1.0.0", "@esbuild/there": "1.0.0" },
+          bin: { esbuild: "bin/esbuild" },
+        }, "sha512-e"],
+        "@esbuild/here": ["@esbuild/here@1.0.0", "", {}, "sha512-h"],
+        "@esbuild/there": ["@esbuild/there@1.0.0", "", {}, "sha512-t"],
+        mytool: ["mytool@1.0.0", "", {
+          optionalDependencies: { "mytool-bin": "1.0.0" },
+          bin: { mytool: "cli.js" },
+        }, "sha512-m"],
+        "mytool-bin": ["mytool-bin@1.0.0", "", {}, "sha512-b"],
+        other: ["other@1.0.0", "", {
+          optionalDependencies: { "mytool-bin": "1.0.0" },
+          bin: { other: "cli.js" },
+        }, "sha512-o"],
+      },
+    }));
+    const installed = new Set([
+      "node_modules/esbuild",
+      "node_modules/@esbuild/here",
+      "node_modules/mytool",
+      "node_modules/mytool-bin",
+      "node_modules/other",
+    ]);
+    const files = new Set([
+      "node_modules/@esbuild/here:bin/esbuild",
+      "node_modules/@esbuild/there:bin/esbuild",
+      "node_modules/mytool-bin:cli.js",
+    ]);
+    const redirect = () =>
+      nativeBinRedirect(graph, dir, (id) => installed.has(id), (id, file) => files.has(`${id}:${file}`));
+    assert.equal(
+      redirect()("node_modules/esbuild", "bin/esbuild"),
+      "node_modules/@esbuild/here",
+      "the installed one",
+    );
+    assert.equal(
+      redirect()("node_modules/esbuild", "lib/main.js"),
+      undefined,
+      "a file the platform package lacks",
+    );
+    assert.equal(redirect()("node_modules/mytool", "cli.js"), undefined, "not listed");
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ nativeDependencies: ["mytool"] }));
+    assert.equal(redirect()("node_modules/mytool", "cli.js"), "node_modules/mytool-bin");
+    assert.equal(redirect()("node_modules/other", "cli.js"), undefined);
+    assert.equal(
+      nativeBinRedirect({ ...graph, source: "package-lock.json" }, dir, () => true, () => true)(
+        "node_modules/esbuild",
+        "bin/esbuild",
+      ),
+      undefined,
+      "npm and pnpm link the launcher",
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -12,8 +12,8 @@ import { renderNotes, renderProgress, renderSummary } from "../progress.ts";
 
 export const INSTALL_HELP = `silo install [flags]          (alias: silo i, silo ci)
 
-Restore node_modules exactly as the lockfile says (package-lock.json v2/v3, pnpm-lock.yaml v9),
-with every file coming from the store.
+Restore node_modules exactly as the lockfile says (package-lock.json v2/v3, pnpm-lock.yaml v9,
+bun.lock in bun's hoisted layout), with every file coming from the store.
 
 Flags:
   -P, --prod, --production    omit devDependencies (the default when NODE_ENV=production, as in npm
