@@ -160,7 +160,7 @@ export async function runScripts(jobs: ScriptJob[], options: RunScriptsOptions =
  * ```
  */
 export function scriptUserAgent(lockfile: string, pinned?: PinnedManager): string {
-  const manager = lockfile === "pnpm-lock.yaml" ? "pnpm" : "npm";
+  const manager = lockfile === "pnpm-lock.yaml" ? "pnpm" : lockfile === "bun.lock" ? "bun" : "npm";
   const version = pinned?.name === manager ? pinned.version : "0.0.0";
   return `${manager}/${version} node/${process.version} ${process.platform} ${process.arch} silo`;
 }

@@ -196,6 +196,7 @@ test("scripts are told the package manager whose lockfile silo installs from, wi
     /^npm\/0\.0\.0 /,
     "a pnpm pin says nothing of npm",
   );
+  assert.match(scriptUserAgent("bun.lock", { name: "bun", version: "1.4.5", major: 1 }), /^bun\/1\.4\.5 /);
   assert.equal(pinnedManager(project({ "package.json": "{}" }).dir), undefined);
   fs.rmSync(p.dir, { recursive: true, force: true });
 });
