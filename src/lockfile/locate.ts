@@ -79,7 +79,8 @@ export function locateLockfile(projectDir: string): LocatedLockfile {
   throw new LockfileError(
     projectDir,
     `no lockfile found (looked for ${LOCKFILE_NAMES.join(", ")}). silo restores node_modules from an ` +
-      "existing lockfile: run `npm install --package-lock-only` or `pnpm install --lockfile-only` first.",
+      "existing lockfile: run `npm install --package-lock-only`, `pnpm install --lockfile-only` or " +
+      "`bun install --lockfile-only` first.",
   );
 }
 

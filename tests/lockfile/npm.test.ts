@@ -110,7 +110,7 @@ test("rejects lockfile v1 and unknown versions with what to do", () => {
       (e) => {
         assert.ok(e instanceof LockfileError);
         assert.match(e.message, /^x\/package-lock\.json: lockfileVersion/);
-        assert.match(e.message, /package-lock\.json v2\/v3 and pnpm-lock\.yaml v9/);
+        assert.match(e.message, /package-lock\.json v2\/v3, pnpm-lock\.yaml v9 and bun\.lock v0-v3/);
         assert.match(e.message, /npm install --package-lock-only/);
         return true;
       },
