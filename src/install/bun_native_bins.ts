@@ -1,8 +1,9 @@
 /**
- * bun's shortcut for launchers of native binaries: the command of esbuild (and of the packages a project's
- * package.json lists under `nativeDependencies`) is linked straight at the same file in the platform package
- * that was installed for it (`.bin/esbuild -> ../@esbuild/linux-x64/bin/esbuild`), skipping the JavaScript
- * launcher; when that package lacks the file, the package's own command is linked.
+ * bun's shortcut for launchers of native binaries: the command of esbuild (or, when the project's
+ * package.json has `nativeDependencies`, of the packages it lists instead) is linked straight at the binary
+ * in the platform package that was installed for it, skipping the JavaScript launcher: the same path
+ * (`.bin/esbuild -> ../@esbuild/linux-x64/bin/esbuild`), else a file named like it at the platform package's
+ * top (`.bin/biome -> ../@biomejs/cli-linux-x64/biome`). Without either, the package's own command is linked.
  *
  * @module
  */
@@ -14,13 +15,13 @@ import { readJsonObject } from "../lockfile/json.ts";
 const BUN_NATIVE_DEPENDENCIES = ["esbuild", "@anthropic-ai/claude-code"];
 
 /**
- * For a package of a bun.lock graph, where its command `relative` (a path inside the package) is linked from
- * instead: the folder of the installed optional dependency that has that file. Undefined for everything else.
+ * For a package of a bun.lock graph, what its command `relative` (a path inside the package) is linked at
+ * instead: a file of the installed optional dependency, relative to the project. Undefined for everything else.
  *
  * @example
  * ```ts ignore
  * const redirect = nativeBinRedirect(graph, "/app", installed, hasFile);
- * redirect("node_modules/esbuild", "bin/esbuild"); // "node_modules/@esbuild/linux-x64"
+ * redirect("node_modules/esbuild", "bin/esbuild"); // "node_modules/@esbuild/linux-x64/bin/esbuild"
  * ```
  */
 export function nativeBinRedirect(
@@ -31,21 +32,18 @@ export function nativeBinRedirect(
 ): (id: string, relative: string) => string | undefined {
   if (graph.source !== "bun.lock") return () => undefined;
   const listed = readJsonObject(path.join(projectDir, "package.json")).nativeDependencies;
-  const native = new Set([
-    ...BUN_NATIVE_DEPENDENCIES,
-    ...(Array.isArray(listed) ? listed.filter((n) => typeof n === "string") : []),
-  ]);
+  const native = new Set(
+    Array.isArray(listed) ? listed.filter((n) => typeof n === "string") : BUN_NATIVE_DEPENDENCIES,
+  );
   return (id, relative) => {
     const node = graph.packages.get(id);
     if (!node || !native.has(node.name)) return undefined;
+    const top = path.posix.basename(relative);
     for (const dep of node.dependencies) {
       const target = dep.target.id;
-      if (
-        dep.optional && dep.target.kind === "package" && target && installed(target) &&
-        hasFile(target, relative)
-      ) {
-        return graph.packages.get(target)!.location;
-      }
+      if (!dep.optional || dep.target.kind !== "package" || !target || !installed(target)) continue;
+      const file = [relative, top].find((f) => hasFile(target, f));
+      if (file) return `${graph.packages.get(target)!.location}/${file}`;
     }
     return undefined;
   };

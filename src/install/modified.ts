@@ -125,7 +125,8 @@ export function projectStatus(deps: StatusDeps, projectDir: string): StatusRepor
   };
   if (!project) return report;
   const installedAt = project.lastUsed;
-  const naming: FileNaming = project.lockfile === "pnpm-lock.yaml" ? "packed" : "npm";
+  const naming: FileNaming =
+    project.lockfile === "package-lock.json" || project.lockfile === "npm-shrinkwrap.json" ? "npm" : "packed";
   const dirs = Object.keys(project.packages).sort();
   for (const dir of dirs) {
     const key = project.packages[dir];

@@ -100,7 +100,7 @@ export function planHoisted(graph: Graph, selection: Selection): InstallPlan {
   // Bundled packages arrive inside their bundler's tarball; npm still links their commands. Their
   // package.json is read from disk once the bundler is in place (no id: no store row of their own).
   const placed = new Set(plan.placements.map((p) => p.dir));
-  for (const [id, why] of selection.skipped) {
+  for (const [id, why] of graph.source === "bun.lock" ? [] : selection.skipped) {
     const location = graph.packages.get(id)?.location;
     if (why.reason !== "bundled" || !location) continue;
     const parts = location.split("/node_modules/");

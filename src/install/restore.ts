@@ -250,7 +250,8 @@ export async function restore(
     libc: c.get(T.runtime).libc,
     warn,
   });
-  const naming: FileNaming = graph.layout === "hoisted" ? "npm" : "packed";
+  // npm renames a packed .gitignore to .npmignore; pnpm and bun keep files as packed.
+  const naming: FileNaming = npmLock ? "npm" : "packed";
   pool?.configure(
     layout.root,
     { method: importer.method, auto: (options.importMethod ?? "auto") === "auto" },
@@ -510,7 +511,14 @@ export async function restore(
         : !bin.pkgDir.split("/").includes("node_modules"));
     const fromDisk = linked || (!record && !bin.id);
     const bins = record
-      ? existingBins(binsOf(record.manifest, expandsBinDir ? () => record.files : undefined), record)
+      ? existingBins(
+        binsOf(
+          record.manifest,
+          expandsBinDir ? () => record.files : undefined,
+          graph.source === "bun.lock" ? aliasOf(bin.pkgDir) : undefined,
+        ),
+        record,
+      )
       : fromDisk
       ? readBinsFromDisk(path.join(projectDir, bin.pkgDir), expandsBinDir, linked)
       : undefined;
@@ -523,7 +531,7 @@ export async function restore(
     ).map(([at, target]): [string, string] => {
       const relative = path.relative(path.join(projectDir, bin.pkgDir), target);
       const native = bin.id === undefined ? undefined : nativeBin(bin.id, relative.split(path.sep).join("/"));
-      return [at, native === undefined ? target : path.join(projectDir, native, relative)];
+      return [at, native === undefined ? target : path.join(projectDir, native)];
     });
     for (const [at, target] of owned) {
       binLinks.set(at, target);
@@ -628,6 +636,11 @@ function readBinsFromDisk(dir: string, expandsBinDir: boolean, keepMissing: bool
 function existingBins(bins: BinMap, record: PackageRecord): BinMap {
   for (const [name, target] of Object.entries(bins)) if (!hasFile(record, target)) delete bins[name];
   return bins;
+}
+
+/** The folder name a package is installed under: "@s/a" for node_modules/x/node_modules/@s/a. */
+function aliasOf(pkgDir: string): string {
+  return pkgDir.slice(pkgDir.lastIndexOf("node_modules/") + "node_modules/".length);
 }
 
 /** Make the project's own command file `file` executable, with an LF `#!` line (npm's and pnpm's fixBin). */

@@ -193,10 +193,12 @@ export function keyNames(key: string): string[] {
 
 /**
  * The folder (relative to the project root) of a `packages` key: node_modules/a/node_modules/b for `a/b`, or
- * inside a workspace's folder when the first name is a workspace's and more follow.
+ * inside a workspace's folder when the first name is a workspace's and more follow (bun prefixes "./" when a
+ * root package has that name too).
  */
 export function bunKeyLocation(key: string, workspaceDirs: ReadonlyMap<string, string>): string {
-  const names = keyNames(key);
+  // "./ms/debug": inside the workspace named ms, written so when a root package is named ms too.
+  const names = keyNames(key.replace(/^\.\//, ""));
   const inside = names.length > 1 ? workspaceDirs.get(names[0]) : undefined;
   const rest = inside === undefined ? names : names.slice(1);
   return [...(inside === undefined ? [] : [inside]), ...rest.map((n) => `node_modules/${n}`)].join("/");
@@ -275,8 +277,10 @@ function parseEntry(
     const v = info[field];
     if (v !== undefined) node[field] = Array.isArray(v) ? v : [v];
   }
-  if (typeof info.bin === "string") node.bin = { [name.replace(/^@[^/]+\//, "")]: info.bin };
-  else if (isObject(info.bin)) node.bin = info.bin;
+  if (typeof info.bin === "string") {
+    // Named after the folder (an alias's), as bun links it.
+    node.bin = { [keyNames(key).at(-1)!.replace(/^@[^/]+\//, "")]: info.bin };
+  } else if (isObject(info.bin)) node.bin = info.bin;
   if (node.bin || info.binDir) node.hasBin = true;
   if (info.hasInstallScript) node.hasInstallScript = true;
   if (info.bundled) node.bundled = true;
@@ -305,8 +309,9 @@ function wantedOf(
     wanted.set(alias, { dev: false, optional: true });
   }
   if (dev) {
+    // A name that is also a peer stays one: bun installs it under --production too.
     for (const alias of Object.keys(info.devDependencies ?? {})) {
-      wanted.set(alias, { dev: true, optional: false });
+      if (!wanted.get(alias)?.peer) wanted.set(alias, { dev: true, optional: false });
     }
   }
   return [...wanted].map(([alias, flags]) => ({ alias, ...flags }));

@@ -83,14 +83,14 @@ export function selectPackages(graph: Graph, options: SelectOptions): Selection 
   // Optional packages that do not fit are skipped; required ones are kept and reported (bun skips those
   // too, with what only they need). npm and pnpm skip an optional package whose engines.node rules out this
   // node too (a required one only gets a warning there).
-  const skipsRequired = graph.source === "bun.lock";
+  const bunLock = graph.source === "bun.lock";
   const bad = new Set<string>();
   for (const id of reached) {
     const node = graph.packages.get(id)!;
     const why = platformMismatch(node, platform) ??
       (required.has(id) ? null : engineMismatch(node, platform));
     if (why === null) continue;
-    if (required.has(id) && !skipsRequired) platformMismatch_.set(id, why);
+    if (required.has(id) && !bunLock) platformMismatch_.set(id, why);
     else {
       bad.add(id);
       skipped.set(id, { reason: "platform", detail: why });
@@ -120,9 +120,10 @@ export function selectPackages(graph: Graph, options: SelectOptions): Selection 
   }
 
   // What npm marked extraneous (reached, if at all, only through an optional peer) npm ci prunes.
+  // bun does not look inside a bundled package at all: what only it reaches stays as the bundler shipped it.
   const pruned = new Set([
     ...bad,
-    ...[...graph.packages.values()].filter((n) => n.extraneous).map((n) => n.id),
+    ...[...graph.packages.values()].filter((n) => n.extraneous || (n.bundled && bunLock)).map((n) => n.id),
   ]);
   const final = reach(graph, pruned.size > 0 ? { ...walk, skip: pruned } : walk);
   const all = prod ? reach(graph, { legacyPeerDeps }).packages : reached;
@@ -131,7 +132,8 @@ export function selectPackages(graph: Graph, options: SelectOptions): Selection 
   for (const node of graph.packages.values()) {
     const id = node.id;
     if (skipped.has(id)) continue;
-    if (final.packages.has(id)) {
+    if (node.bundled && bunLock && reached.has(id)) skipped.set(id, { reason: "bundled" });
+    else if (final.packages.has(id)) {
       if (node.bundled) skipped.set(id, { reason: "bundled" });
       else install.add(id);
     } else if (reached.has(id)) skipped.set(id, { reason: "only-via-skipped" });

@@ -17,7 +17,12 @@ type FilePaths = Record<string, unknown>;
  * The commands of a package. `files` (when known) serves `directories.bin`, which
  * names a folder whose every file is a command; as a function it is called only then.
  */
-export function binsOf(manifest: PackageManifest, files?: FilePaths | (() => FilePaths)): BinMap {
+export function binsOf(
+  manifest: PackageManifest,
+  files?: FilePaths | (() => FilePaths),
+  /** The name a string `bin` gets instead of the package's (bun names it after the alias). */
+  alias?: string,
+): BinMap {
   const bins: BinMap = {};
   const add = (name: string, target: string) => {
     // npm strips scopes and path separators from command names, and keeps targets inside the package.
@@ -29,7 +34,8 @@ export function binsOf(manifest: PackageManifest, files?: FilePaths | (() => Fil
     bins[clean] = rel;
   };
   if (typeof manifest.bin === "string") {
-    if (manifest.name) add(manifest.name.replace(/^@[^/]+\//, ""), manifest.bin);
+    const name = alias ?? manifest.name;
+    if (name) add(name.replace(/^@[^/]+\//, ""), manifest.bin);
   } else if (manifest.bin && typeof manifest.bin === "object") {
     for (const [name, target] of Object.entries(manifest.bin)) {
       if (typeof target === "string") add(name, target);

@@ -122,7 +122,7 @@ test("bun's linker: a configVersion 1 workspace is isolated unless bunfig.toml s
   }
 });
 
-test("bun links esbuild's command (and nativeDependencies') at the installed platform package's binary", () => {
+test("bun links esbuild's command (or nativeDependencies') at the installed platform package's binary", () => {
   const dir = tempDir("silo-native-");
   try {
     const graph = parseBunLockfile(JSON.stringify({
@@ -162,7 +162,7 @@ test("bun links esbuild's command (and nativeDependencies') at the installed pla
       nativeBinRedirect(graph, dir, (id) => installed.has(id), (id, file) => files.has(`${id}:${file}`));
     assert.equal(
       redirect()("node_modules/esbuild", "bin/esbuild"),
-      "node_modules/@esbuild/here",
+      "node_modules/@esbuild/here/bin/esbuild",
       "the installed one",
     );
     assert.equal(
@@ -172,7 +172,13 @@ test("bun links esbuild's command (and nativeDependencies') at the installed pla
     );
     assert.equal(redirect()("node_modules/mytool", "cli.js"), undefined, "not listed");
     fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ nativeDependencies: ["mytool"] }));
-    assert.equal(redirect()("node_modules/mytool", "cli.js"), "node_modules/mytool-bin");
+    assert.equal(redirect()("node_modules/mytool", "cli.js"), "node_modules/mytool-bin/cli.js");
+    assert.equal(
+      redirect()("node_modules/mytool", "bin/cli.js"),
+      "node_modules/mytool-bin/cli.js",
+      "at its top",
+    );
+    assert.equal(redirect()("node_modules/esbuild", "bin/esbuild"), undefined, "the list replaces bun's");
     assert.equal(redirect()("node_modules/other", "cli.js"), undefined);
     assert.equal(
       nativeBinRedirect({ ...graph, source: "package-lock.json" }, dir, () => true, () => true)(
