@@ -69,15 +69,13 @@ export function planHoisted(graph: Graph, selection: Selection): InstallPlan {
     roots: importerRoots(graph, selection),
   };
   const locationOf = (id: string) => graph.packages.get(id)!.location ?? id;
-  const ids = [...selection.install].sort((a, b) => locationOf(a).localeCompare(locationOf(b)));
   // bun links a folder's commands in its tree's order, which lists the folder owner's own dependencies
   // before what was hoisted there: theirs keep a command name both offer.
-  if (graph.source === "bun.lock") {
-    const own = ownDependencies(graph);
-    ids.sort((a, b) =>
-      Number(!own.has(a)) - Number(!own.has(b)) || locationOf(a).localeCompare(locationOf(b))
-    );
-  }
+  const own = graph.source === "bun.lock" ? ownDependencies(graph) : undefined;
+  const rank = (id: string) => (own && !own.has(id) ? 1 : 0);
+  const ids = [...selection.install].sort((a, b) =>
+    rank(a) - rank(b) || locationOf(a).localeCompare(locationOf(b))
+  );
   // npm links the commands of linked folders (workspaces, file: folders) after the registry packages',
   // and the first link made keeps a command name both offer.
   const linkedBins: BinPlan[] = [];
