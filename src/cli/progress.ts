@@ -38,6 +38,8 @@ const ALLOW_FOR_GOOD: Record<string, string> = {
   "package-lock.json": 'package.json\'s "allowScripts" (npm approve-scripts)',
   "pnpm-lock.yaml": "pnpm-workspace.yaml's allowBuilds",
   "bun.lock": 'package.json\'s "trustedDependencies" (bun pm trust)',
+  // yarn 1 runs every script and has no allow-list of its own: bun's field is read for it too.
+  "yarn.lock": 'package.json\'s "trustedDependencies"',
 };
 
 /** Extra lines after the summary: skipped scripts and how to allow them. */

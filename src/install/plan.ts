@@ -368,3 +368,48 @@ function hoistDependencies(
     plan.dirs = ["node_modules/.pnpm/node_modules"];
   }
 }
+
+/**
+ * yarn 1's .bin folders (PackageLinker.copyModules): every placed package gets a node_modules/.bin of its
+ * own dependencies' commands, and the root's holds the commands of the first package of each name in path
+ * order, the root's own dependencies' last. yarn overwrites as it goes, so the last link made wins; claims
+ * here are first-wins, hence the reversed lists. A workspace's folder stands for its symlink.
+ */
+export function planYarnBins(graph: Graph, selection: Selection): BinPlan[] {
+  const folderOf = (node: PackageNode) =>
+    node.resolution.kind === "directory" && !node.resolution.copy ? node.resolution.path : node.location!;
+  const ids = [...selection.install].sort((a, b) =>
+    graph.packages.get(a)!.location!.localeCompare(graph.packages.get(b)!.location!)
+  );
+  const importers = new Map(graph.importers.map((i) => [i.path, i]));
+  const binOf = (binDir: string, id: string): BinPlan => ({
+    binDir,
+    pkgDir: folderOf(graph.packages.get(id)!),
+    id,
+  });
+  const nested: BinPlan[] = [];
+  for (const id of ids) {
+    const node = graph.packages.get(id)!;
+    const folder = folderOf(node);
+    const deps = node.resolution.kind === "directory" && !node.resolution.copy
+      ? importers.get(folder)?.dependencies ?? []
+      : node.dependencies;
+    const binDir = posix.join(folder, "node_modules", ".bin");
+    const own = deps.flatMap((d) =>
+      d.target.kind === "package" && selection.install.has(d.target.id) ? [binOf(binDir, d.target.id)] : []
+    );
+    nested.push(...own.reverse());
+  }
+  const direct = new Set(
+    importers.get(".")?.dependencies.flatMap((d) => (d.target.kind === "package" ? [d.target.id] : [])),
+  );
+  const first = new Map<string, string>();
+  for (const id of ids) {
+    const location = graph.packages.get(id)!.location!;
+    const name = location.slice(location.lastIndexOf("node_modules/") + "node_modules/".length);
+    if (direct.has(id) || !first.has(name)) first.set(name, id);
+  }
+  const top = [...first.values()];
+  const order = [...top.filter((id) => !direct.has(id)), ...top.filter((id) => direct.has(id))];
+  return [...order.reverse().map((id) => binOf("node_modules/.bin", id)), ...nested];
+}

@@ -12,7 +12,8 @@ import type { Container } from "../container/container.ts";
 import { PackageFetcher } from "../fetch/package_fetcher.ts";
 import { loadNpmConfig } from "../fetch/npmrc.ts";
 import { RegistryClient } from "../fetch/registry.ts";
-import type { PackageNode } from "../lockfile/graph.ts";
+import type { Graph, PackageNode } from "../lockfile/graph.ts";
+import { readYarnProject } from "../lockfile/yarn.ts";
 import { parseLockfile, readAllowedScripts } from "../lockfile/mod.ts";
 import { scriptsAllowed } from "../lockfile/scripts.ts";
 import { addExcludedLinks, assertLockfileComplete, assertLockfileInSync } from "../lockfile/manifest_sync.ts";
@@ -43,6 +44,7 @@ import {
   planBundledBins,
   planHoisted,
   planIsolated,
+  planYarnBins,
   readImporterNames,
 } from "./plan.ts";
 import { pinnedManager } from "./package_manager.ts";
@@ -50,6 +52,7 @@ import { patchPackageTargets } from "./patch_package.ts";
 import type { NpmSettings } from "./npm_settings.ts";
 import { ignoredSettingsWarnings, isolatedLayout } from "./pnpm_layout.ts";
 import { assertBunHoisted } from "./bun_settings.ts";
+import { layoutYarn } from "./yarn_layout.ts";
 import { nativeBinRedirect } from "./bun_native_bins.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
 import {
@@ -83,21 +86,92 @@ export async function restore(
 ): Promise<InstallSummary> {
   const { projectDir, lock, hash, started, summary, npm } = inputs;
   const warn = options.warn ?? (() => {});
-  const graph = parseLockfile(lock);
-  assertLockfileComplete(graph, lock.file);
+  // yarn 1's lockfile records no layout: it is computed below, once the packages are in the store.
+  const yarn = lock.name === "yarn.lock" ? readYarnProject(lock.text, lock.file, projectDir) : undefined;
+  const parsed = yarn ? undefined : parseLockfile(lock);
+  if (parsed) assertLockfileComplete(parsed, lock.file);
   // Workers start loading now, while the lockfile is checked and planned and the store looked up (see
   // worker_pool.ts); every package of the lockfile is a fair guess at how many will be placed.
-  const workers = options.importer
-    ? 0
-    : options.workers ?? (graph.packages.size >= POOL_MIN_PACKAGES ? workerCount() : 0);
+  const workers = options.importer ? 0 : options.workers ??
+    ((parsed?.packages.size ?? yarn!.refs.size) >= POOL_MIN_PACKAGES ? workerCount() : 0);
   using pool = workers > 0 ? WorkerPool.start(workers) : undefined;
-  addExcludedLinks(projectDir, graph);
-  assertLockfileInSync(projectDir, graph, lock.file);
-  graph.allowedScripts = await readAllowedScripts(projectDir);
-  summary.layout = graph.layout;
-  const pnpmLayout = graph.layout === "isolated" ? isolatedLayout(projectDir) : undefined;
+  if (parsed) {
+    addExcludedLinks(projectDir, parsed);
+    assertLockfileInSync(projectDir, parsed, lock.file);
+  }
+  const pnpmLayout = parsed?.layout === "isolated" ? isolatedLayout(projectDir) : undefined;
   for (const w of pnpmLayout ? ignoredSettingsWarnings(pnpmLayout) : []) warn(w);
   const platform = withSupportedArchitectures(currentPlatform(), pnpmLayout?.supportedArchitectures);
+
+  const store = c.get(T.store);
+  const layout = c.get(T.layout);
+  const client = options.client ?? new RegistryClient({
+    config: await loadNpmConfig({ projectDir, registry: options.registry }),
+    concurrency: options.concurrency,
+  });
+  for (const w of client.config.warnings) warn(w);
+  const fetcher = new PackageFetcher(store, client, {
+    projectDir,
+    offline: options.offline,
+    allowMissingIntegrity: options.allowMissingIntegrity,
+    flights: c.get(T.flights),
+    ingest: pool && ((source, cas, ingestOptions) => pool.ingest(source, cas, ingestOptions)),
+    warn,
+  });
+
+  // Chosen before anything is fetched: the workers unpack tarballs with it (a yarn project's all come first).
+  const importer = options.importer ?? chooseImporter({
+    requested: options.importMethod ?? "auto",
+    storeDir: layout.root,
+    targetDir: path.join(projectDir, "node_modules"),
+    libc: c.get(T.runtime).libc,
+    warn,
+  });
+  // npm renames a packed .gitignore to .npmignore; pnpm and bun keep files as packed.
+  const naming: FileNaming = lock.name === "package-lock.json" || lock.name === "npm-shrinkwrap.json"
+    ? "npm"
+    : "packed";
+  pool?.configure(
+    layout.root,
+    { method: importer.method, auto: (options.importMethod ?? "auto") === "auto" },
+    c.get(T.hasher).name,
+    warn,
+    naming,
+  );
+  const progress: InstallProgress = {
+    phase: "resolving",
+    total: yarn?.refs.size ?? 0,
+    cached: 0,
+    downloaded: 0,
+    downloadedBytes: 0,
+    active: 0,
+    linked: 0,
+    files: 0,
+  };
+  const report = () => {
+    progress.downloaded = fetcher.stats.downloads;
+    progress.downloadedBytes = fetcher.stats.bytes;
+    progress.active = fetcher.stats.active;
+    options.onProgress?.(progress);
+  };
+
+  let graph: Graph;
+  if (yarn) {
+    const laid = await layoutYarn(yarn, {
+      projectDir,
+      fetcher,
+      layout,
+      platform,
+      production: !!options.prod,
+      ignoreOptional: !!options.omitOptional,
+      force: !!options.force,
+      onStored: report,
+    });
+    graph = laid.graph;
+    for (const [id, why] of laid.skipped) summary.skipped.push({ id, reason: why });
+  } else graph = parsed!;
+  graph.allowedScripts = await readAllowedScripts(projectDir);
+  summary.layout = graph.layout;
   const selection = selectPackages(graph, {
     prod: !!options.prod,
     omitOptional: options.omitOptional,
@@ -146,43 +220,15 @@ export async function restore(
         : pnpmLayout,
     })
     : planHoisted(graph, selection);
-  const checksManifestPlatform = pnpmLayout?.checksManifestPlatform ?? true;
+  if (yarn) plan.bins = planYarnBins(graph, selection);
+  // yarn 1 checked the manifests already, and knows no libc.
+  const checksManifestPlatform = pnpmLayout?.checksManifestPlatform ?? !yarn;
 
-  const store = c.get(T.store);
-  const layout = c.get(T.layout);
-  const client = options.client ?? new RegistryClient({
-    config: await loadNpmConfig({ projectDir, registry: options.registry }),
-    concurrency: options.concurrency,
-  });
-  for (const w of client.config.warnings) warn(w);
-  const fetcher = new PackageFetcher(store, client, {
-    projectDir,
-    offline: options.offline,
-    allowMissingIntegrity: options.allowMissingIntegrity,
-    flights: c.get(T.flights),
-    ingest: pool && ((source, cas, ingestOptions) => pool.ingest(source, cas, ingestOptions)),
-    warn,
-  });
   // Invariant 7: lease every key before linking starts; dropped however this function ends (a killed
   // process's lease is reclaimed once its pid is gone).
   using _lease = c.get(T.leases).take(plan.placements.map((p) => fetcher.keyOf(p.node)));
 
-  const progress: InstallProgress = {
-    phase: "resolving",
-    total: plan.placements.length,
-    cached: 0,
-    downloaded: 0,
-    downloadedBytes: 0,
-    active: 0,
-    linked: 0,
-    files: 0,
-  };
-  const report = () => {
-    progress.downloaded = fetcher.stats.downloads;
-    progress.downloadedBytes = fetcher.stats.bytes;
-    progress.active = fetcher.stats.active;
-    options.onProgress?.(progress);
-  };
+  progress.total = plan.placements.length;
 
   // The project's own scripts: `preinstall` before anything changes (it may refuse the install, as
   // `npx only-allow pnpm` does), the rest after the dependencies' scripts and before the state is written
@@ -243,22 +289,6 @@ export async function restore(
     await remove([...built, ...moved.flatMap((m) => m.stale)]);
   };
 
-  const importer = options.importer ?? chooseImporter({
-    requested: options.importMethod ?? "auto",
-    storeDir: layout.root,
-    targetDir: path.join(projectDir, "node_modules"),
-    libc: c.get(T.runtime).libc,
-    warn,
-  });
-  // npm renames a packed .gitignore to .npmignore; pnpm and bun keep files as packed.
-  const naming: FileNaming = npmLock ? "npm" : "packed";
-  pool?.configure(
-    layout.root,
-    { method: importer.method, auto: (options.importMethod ?? "auto") === "auto" },
-    c.get(T.hasher).name,
-    warn,
-    naming,
-  );
   const copier = copyImporter();
   const rewritten = options.ignoreScripts ? new Set<string>() : patchPackageTargets(projectDir);
   const fsx = new Materializer(layout, importer, naming);

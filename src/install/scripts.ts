@@ -160,7 +160,13 @@ export async function runScripts(jobs: ScriptJob[], options: RunScriptsOptions =
  * ```
  */
 export function scriptUserAgent(lockfile: string, pinned?: PinnedManager): string {
-  const manager = lockfile === "pnpm-lock.yaml" ? "pnpm" : lockfile === "bun.lock" ? "bun" : "npm";
+  const manager = lockfile === "pnpm-lock.yaml"
+    ? "pnpm"
+    : lockfile === "bun.lock"
+    ? "bun"
+    : lockfile === "yarn.lock"
+    ? "yarn"
+    : "npm";
   const version = pinned?.name === manager ? pinned.version : "0.0.0";
   return `${manager}/${version} node/${process.version} ${process.platform} ${process.arch} silo`;
 }

@@ -146,7 +146,7 @@ export interface GraphWarning {
 /** A parsed lockfile. */
 export interface Graph {
   /** Which lockfile it was read from, for messages only. */
-  source: "package-lock.json" | "pnpm-lock.yaml" | "bun.lock";
+  source: "package-lock.json" | "pnpm-lock.yaml" | "bun.lock" | "yarn.lock";
   /** "hoisted": every package has a `location`. "isolated": pnpm's node_modules/.pnpm layout. */
   layout: "hoisted" | "isolated";
   /** The root first, then workspace members and local folders. */

@@ -14,13 +14,11 @@ export const LOCKFILE_NAMES = [
   "package-lock.json",
   "pnpm-lock.yaml",
   "bun.lock",
+  "yarn.lock",
 ] as const;
 
-/** Lockfiles of other package managers, which silo does not read: named in the error instead of "none". */
-const FOREIGN_LOCKFILES: Record<string, string> = {
-  "yarn.lock": "yarn",
-  "bun.lockb": "bun",
-};
+/** bun's binary lockfile, which silo does not read: named in the error instead of "none". */
+const BUN_LOCKB = "bun.lockb";
 
 /** A lockfile found on disk. */
 export interface LocatedLockfile {
@@ -61,26 +59,19 @@ export function locateLockfile(projectDir: string): LocatedLockfile {
       });
     }
   }
-  const foreign = Object.keys(FOREIGN_LOCKFILES).find((name) => fs.existsSync(path.join(projectDir, name)));
-  if (foreign) {
+  if (fs.existsSync(path.join(projectDir, BUN_LOCKB))) {
     throw new LockfileError(
-      path.join(projectDir, foreign),
-      `${FOREIGN_LOCKFILES[foreign]}'s lockfile, which silo does not read yet (it reads ${
-        LOCKFILE_NAMES.join(", ")
-      }). Install this project with ${
-        FOREIGN_LOCKFILES[foreign]
-      }; making another lockfile from package.json ` +
-        "would resolve versions anew (" + (foreign === "bun.lockb"
-          ? "`bun install --save-text-lockfile --frozen-lockfile --lockfile-only` writes the bun.lock silo reads"
-          : "`pnpm import` converts a yarn.lock keeping them") +
-        ").",
+      path.join(projectDir, BUN_LOCKB),
+      `bun's binary lockfile, which silo does not read (it reads ${LOCKFILE_NAMES.join(", ")}). ` +
+        "`bun install --save-text-lockfile --frozen-lockfile --lockfile-only` writes the bun.lock silo reads " +
+        "without resolving versions anew.",
     );
   }
   throw new LockfileError(
     projectDir,
     `no lockfile found (looked for ${LOCKFILE_NAMES.join(", ")}). silo restores node_modules from an ` +
       "existing lockfile: run `npm install --package-lock-only`, `pnpm install --lockfile-only` or " +
-      "`bun install --lockfile-only` first.",
+      "`bun install --lockfile-only` or `yarn install` first.",
   );
 }
 

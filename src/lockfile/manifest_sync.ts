@@ -213,6 +213,7 @@ const FIX_COMMANDS: Record<Graph["source"], string> = {
   "package-lock.json": "npm install",
   "pnpm-lock.yaml": "pnpm install",
   "bun.lock": "bun install",
+  "yarn.lock": "yarn install",
 };
 
 /** The message for problems of a lockfile: the first ten, and the package manager command that fixes it. */

@@ -10,17 +10,22 @@
  *
  * @module
  */
+import path from "node:path";
 import type { Graph } from "./graph.ts";
 import { type LocatedLockfile, locateLockfile } from "./locate.ts";
 import { parseBunLockfile } from "./bun.ts";
 import { parseNpmLockfile } from "./npm.ts";
 import { parsePnpmLockfile } from "./pnpm.ts";
 import { readAllowedScripts } from "./scripts.ts";
+import { readYarnProject } from "./yarn.ts";
+import { hoistYarn } from "./yarn_hoist.ts";
 
 export type { Dependency, Graph, GraphWarning, Importer, PackageNode, Resolution } from "./graph.ts";
 export { LockfileError, SUPPORTED_FORMATS } from "./errors.ts";
 export { nameFromKey, parseNpmLockfile, resolveKey } from "./npm.ts";
 export { parseBunLockfile } from "./bun.ts";
+export { readYarnProject, type YarnProject, type YarnRef } from "./yarn.ts";
+export { hoistYarn, type YarnFacts, type YarnLayout } from "./yarn_hoist.ts";
 export { type DepPath, parseDepPath, parsePnpmLockfile, pnpmDirName, refToDepPath } from "./pnpm.ts";
 export {
   currentPlatform,
@@ -55,6 +60,12 @@ export function parseLockfile(located: LocatedLockfile): Graph {
       return parsePnpmLockfile(located.text, located.file);
     case "bun.lock":
       return parseBunLockfile(located.text, located.file);
+    case "yarn.lock":
+      // Without the packages' package.json files (the installer reads them from the store), so peer
+      // dependencies cannot hold a package back: the layout may differ from yarn's where they would.
+      return hoistYarn(readYarnProject(located.text, located.file, path.dirname(located.file)), () => ({
+        peers: [],
+      })).graph;
     default:
       return parseNpmLockfile(located.text, located.file);
   }

@@ -221,8 +221,26 @@ function edges(
 /** Where an npm entry's files come from. */
 function resolution(key: string, entry: NpmEntry): Resolution {
   const { resolved, integrity } = entry;
+  if (resolved === undefined) return { kind: "registry", ...(integrity ? { integrity } : {}) };
+  return lockedResolution(entry.name ?? nameFromKey(key), entry.version ?? "", resolved, integrity);
+}
+
+/**
+ * Where a package a lockfile resolved to `resolved` comes from: a git commit, a registry or other tarball
+ * URL, or a local tarball (relative to the project root).
+ *
+ * @example
+ * ```ts
+ * lockedResolution("ms", "2.1.3", "https://registry.npmjs.org/ms/-/ms-2.1.3.tgz").kind; // "registry"
+ * ```
+ */
+export function lockedResolution(
+  name: string,
+  version: string,
+  resolved: string,
+  integrity?: string,
+): Resolution {
   const withIntegrity = integrity ? { integrity } : {};
-  if (resolved === undefined) return { kind: "registry", ...withIntegrity };
   if (/^(git\+|git:|github:|gitlab:|bitbucket:)/.test(resolved)) {
     const hash = resolved.indexOf("#");
     return hash < 0 ? { kind: "git", repo: resolved } : {
@@ -231,9 +249,7 @@ function resolution(key: string, entry: NpmEntry): Resolution {
       commit: resolved.slice(hash + 1),
     };
   }
-  if (/^https?:\/\//.test(resolved)) {
-    return registryOrTarball(entry.name ?? nameFromKey(key), entry.version ?? "", resolved, integrity);
-  }
+  if (/^https?:\/\//.test(resolved)) return registryOrTarball(name, version, resolved, integrity);
   // `file:` tarballs (and bare relative paths) are relative to the project root.
   return { kind: "tarball", url: resolved.replace(/^file:/, ""), ...withIntegrity };
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { FileMap } from "./index_db.ts";
+import type { FileEntry, FileMap } from "./index_db.ts";
 
 type Packed = Record<string, [digest: string, mode: number, size: number, checkedAt: number]>;
 
@@ -100,6 +100,27 @@ export function hasFile(record: { files: FileMap }, rel: string): boolean {
   if (text === undefined) return Object.hasOwn(record.files, rel);
   const key = `${JSON.stringify(rel)}:[`;
   return text.startsWith(`{${key}`) || text.includes(`,${key}`);
+}
+
+/**
+ * The entry of the file `rel` in `record`, reading only that entry of a packed map.
+ *
+ * @example
+ * ```ts
+ * import { fileEntryOf, withPackedFiles } from "./packed_files.ts";
+ * const record = withPackedFiles({ key: "k" }, '{"package.json":["ab",420,2,0]}', 1);
+ * console.log(fileEntryOf(record, "package.json")?.digest); // "ab"
+ * ```
+ */
+export function fileEntryOf(record: { files: FileMap }, rel: string): FileEntry | undefined {
+  const text = unread.get(record)?.text;
+  if (text === undefined) return Object.hasOwn(record.files, rel) ? record.files[rel] : undefined;
+  const key = `${JSON.stringify(rel)}:[`;
+  const at = text.startsWith(`{${key}`) ? 1 : text.indexOf(`,${key}`) + 1;
+  if (at === 0) return undefined;
+  const start = at + key.length - 1;
+  const [digest, mode, size, checkedAt] = JSON.parse(text.slice(start, text.indexOf("]", start) + 1));
+  return { digest, mode, size, checkedAt };
 }
 
 /** `target` given the file map of `source`: still packed if nobody has read it. */

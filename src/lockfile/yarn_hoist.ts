@@ -1,0 +1,546 @@
+/**
+ * yarn 1's node_modules layout for a {@link YarnProject}: a port of yarn's PackageHoister
+ * (src/package-hoister.js in yarn 1.22), then the result as a hoisted {@link Graph} whose package ids are
+ * their folders, as package-lock.json's are.
+ *
+ * Yarn places packages level by level (all dependencies of the root's dependencies, then theirs, ...),
+ * each level in pattern order with packages that have peer dependencies last, and moves each one as high
+ * as it can go without shadowing another version or rising above its peers. Before that, a package with
+ * several versions gets the most used one seeded at the top. The order and the peer rule are why the
+ * layout needs the packages' package.json files, not only the lockfile.
+ *
+ * Left out: `nohoist` (yarn workspaces' opt-out) and `--focus`.
+ *
+ * @module
+ */
+import type { Dependency, Graph, Importer, PackageNode } from "./graph.ts";
+import semver from "semver";
+import { resolveKey } from "./npm.ts";
+import { refOf, type RootPattern, splitPattern, type YarnProject, type YarnRef } from "./yarn.ts";
+
+/** What yarn reads from a package's own package.json. */
+export interface YarnFacts {
+  /** peerDependencies names. */
+  peers: string[];
+  /** peerDependencies as written (name -> range). */
+  peerRanges?: Record<string, string>;
+  /** Why it cannot be installed here (os or cpu), or undefined. */
+  misfit?: string;
+  /** Its engines.node rules out this node: an optional package is skipped for it. */
+  engine?: string;
+}
+
+/** Options of {@link hoistYarn}, as yarn's flags. */
+export interface YarnHoistOptions {
+  /** `--production`: the root's devDependencies are placed, then left out, with what only they need. */
+  production?: boolean;
+  /** `--ignore-optional`. */
+  ignoreOptional?: boolean;
+  /** Install required packages for another platform anyway. */
+  force?: boolean;
+}
+
+/** The layout, and what was left out of it. */
+export interface YarnLayout {
+  graph: Graph;
+  /** Optional packages that do not fit this platform (ref id -> why). */
+  skipped: Map<string, string>;
+  /** Required packages that do not fit (yarn stops): ref id -> why. */
+  misfits: Map<string, string>;
+}
+
+/** One placed instance (yarn's HoistManifest). */
+interface Info {
+  key: string;
+  parts: string[];
+  ref: YarnRef;
+  isDirectRequire: boolean;
+  isRequired: boolean;
+  isIncompatible: boolean;
+}
+
+const AGGREGATOR = "workspace-aggregator";
+
+/**
+ * Compute yarn 1's layout. `facts(ref)` gives what the package's package.json says (see
+ * {@link YarnFacts}); workspaces need none.
+ *
+ * @example
+ * ```ts ignore
+ * const { graph } = hoistYarn(project, (ref) => ({ peers: [] }), { production: false });
+ * graph.packages.get("node_modules/ms")?.version;
+ * ```
+ */
+export function hoistYarn(
+  project: YarnProject,
+  facts: (ref: YarnRef) => YarnFacts,
+  options: YarnHoistOptions = {},
+): YarnLayout {
+  const hoister = new Hoister(project, facts, options);
+  return hoister.layout();
+}
+
+class Hoister {
+  readonly tree = new Map<string, Info>();
+  readonly tainted = new Map<string, Info>();
+  levelQueue: [string, Info][] = [];
+  readonly optional: Set<YarnRef>;
+  readonly ignored = new Set<YarnRef>();
+  readonly skipped = new Map<string, string>();
+  readonly misfits = new Map<string, string>();
+  /** The virtual package that depends on every workspace (yarn's workspace-aggregator). */
+  readonly aggregator?: YarnRef;
+  readonly patterns: string[];
+  /** Dependency patterns per package, resolved peers included (see withPeers). */
+  deps = new Map<YarnRef, string[]>();
+  depsOf(ref: YarnRef): string[] {
+    return this.deps.get(ref) ?? ref.deps;
+  }
+
+  constructor(
+    readonly project: YarnProject,
+    readonly facts: (ref: YarnRef) => YarnFacts,
+    readonly options: YarnHoistOptions,
+  ) {
+    const { root, workspaces } = project;
+    const of = (kind: RootPattern["kind"]) => root.filter((p) => p.kind === kind).map((p) => p.pattern);
+    this.patterns = root.map((p) => p.pattern);
+    if (workspaces.size > 0) {
+      const wsPatterns = [...workspaces.values()].map((w) => `${w.name}@${w.node.version}`);
+      const deps = [...of("dependencies"), ...wsPatterns, ...of("optionalDependencies")];
+      if (!options.production) deps.push(...of("devDependencies"));
+      this.aggregator = {
+        id: AGGREGATOR,
+        name: AGGREGATOR,
+        node: {
+          id: AGGREGATOR,
+          name: AGGREGATOR,
+          version: "1.0.0",
+          resolution: { kind: "directory", path: "." },
+          dependencies: [],
+          dev: false,
+          optional: false,
+        },
+        deps,
+        optional: new Set(of("optionalDependencies")),
+        workspace: ".",
+      };
+      this.patterns.push(`${AGGREGATOR}@1.0.0`);
+    }
+    // Under --production the root's devDependencies are resolved and placed, then marked ignored.
+    if (options.production) {
+      for (const p of root) if (p.kind === "devDependencies") this.ignored.add(this.resolve(p.pattern));
+    }
+    const { optional, reached } = this.requests();
+    this.optional = optional;
+    this.deps = this.withPeers(reached);
+    for (const ref of reached) {
+      if (ref.workspace !== undefined) continue;
+      const { misfit, engine } = facts(ref);
+      const why = misfit ?? engine;
+      if (why === undefined) continue;
+      if (this.optional.has(ref)) this.skipped.set(ref.id, why);
+      else if (misfit !== undefined && !options.force) this.misfits.set(ref.id, misfit);
+    }
+  }
+
+  /**
+   * Each package's dependency patterns, with its resolved peers' added (yarn's resolvePeerModules runs
+   * before hoisting, so a peer is placed, counted and linked like a dependency): for each peer name, the
+   * package of that name requested nearest above it on its shortest request path, if it satisfies the range.
+   */
+  withPeers(reached: Set<YarnRef>): Map<YarnRef, string[]> {
+    // Request paths (names from the root), breadth first: a package's own requests go out from its first.
+    const requests = new Map<YarnRef, string[][]>();
+    const chain = new Map<YarnRef, string[]>();
+    const queue: [YarnRef, string[]][] = this.project.root.map((p) => [this.resolve(p.pattern), []]);
+    if (this.aggregator) queue.push([this.aggregator, []]);
+    for (let i = 0; i < queue.length; i++) {
+      const [ref, parentNames] = queue[i];
+      const list = requests.get(ref) ?? [];
+      list.push(parentNames);
+      requests.set(ref, list);
+      if (chain.has(ref)) continue;
+      chain.set(ref, parentNames);
+      for (const dep of ref.deps) queue.push([this.resolve(dep), [...parentNames, ref.name]]);
+    }
+    const byName = new Map<string, YarnRef[]>();
+    for (const ref of reached) byName.set(ref.name, [...(byName.get(ref.name) ?? []), ref]);
+    const patternsOf = new Map<YarnRef, string[]>();
+    for (const [pattern, ref] of this.project.byPattern) {
+      patternsOf.set(ref, [...(patternsOf.get(ref) ?? []), pattern]);
+    }
+    const deps = new Map<YarnRef, string[]>();
+    for (const ref of reached) {
+      const peers = ref.workspace === undefined ? this.facts(ref).peerRanges ?? {} : {};
+      const added: string[] = [];
+      const refTree = [...(requests.get(ref) ?? [])].sort((a, b) => a.length - b.length)[0] ?? [];
+      for (const [name, range] of Object.entries(peers)) {
+        let best = Infinity, chosen: YarnRef | undefined;
+        for (const candidate of byName.get(name) ?? []) {
+          let distance = Infinity;
+          for (const req of requests.get(candidate) ?? []) {
+            const d = refTree.length - req.length;
+            if (d >= 0 && d < distance && req.every((n, i) => n === refTree[i])) distance = d;
+          }
+          if (Number.isFinite(distance) && distance < best && satisfiesPeer(range, candidate.node.version)) {
+            best = distance;
+            chosen = candidate;
+          }
+        }
+        if (chosen) added.push(...(patternsOf.get(chosen) ?? [`${chosen.name}@${chosen.node.version}`]));
+      }
+      deps.set(ref, added.length > 0 ? [...ref.deps, ...added] : ref.deps);
+    }
+    return deps;
+  }
+
+  resolve(pattern: string): YarnRef {
+    if (this.aggregator && pattern === `${AGGREGATOR}@1.0.0`) return this.aggregator;
+    return refOf(this.project, pattern)!;
+  }
+
+  /** The refs the project reaches, and those every request of which is optional (yarn's ref.optional). */
+  requests(): { optional: Set<YarnRef>; reached: Set<YarnRef> } {
+    const required = new Set<YarnRef>();
+    const reached = new Set<YarnRef>();
+    const visit = (ref: YarnRef, optional: boolean) => {
+      const seen = optional ? reached : required;
+      if (seen.has(ref)) return;
+      seen.add(ref);
+      reached.add(ref);
+      for (const dep of ref.deps) visit(this.resolve(dep), optional || ref.optional.has(dep));
+    };
+    for (const p of this.project.root) visit(this.resolve(p.pattern), p.kind === "optionalDependencies");
+    if (this.aggregator) visit(this.aggregator, false);
+    return { optional: new Set([...reached].filter((r) => !required.has(r))), reached };
+  }
+
+  peers(ref: YarnRef): string[] {
+    return ref.workspace !== undefined ? [] : this.facts(ref).peers;
+  }
+
+  layout(): YarnLayout {
+    this.seed(this.patterns);
+    return { graph: this.toGraph(), skipped: this.skipped, misfits: this.misfits };
+  }
+
+  // --- yarn's PackageHoister, method by method ---
+
+  taintKey(key: string, info: Info): boolean {
+    const existing = this.tainted.get(key);
+    if (existing && existing.ref !== info.ref) return false;
+    this.tainted.set(key, info);
+    return true;
+  }
+
+  /** Patterns without a second one for the same package (yarn's dedupePatterns). */
+  dedupe(patterns: string[]): string[] {
+    const seen = new Set<YarnRef>();
+    return patterns.filter((p) => {
+      const ref = this.resolve(p);
+      if (seen.has(ref)) return false;
+      seen.add(ref);
+      return true;
+    });
+  }
+
+  seed(patterns: string[]): void {
+    this.prepass(patterns);
+    for (const pattern of this.dedupe(patterns)) this.seedOne(pattern, true);
+    for (;;) {
+      let queue = this.levelQueue;
+      if (queue.length === 0) break;
+      this.levelQueue = [];
+      queue = queue.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      // Packages without peer dependencies first; `available` holds patterns, which a peer's bare name
+      // matches only when the pattern is a bare name too (yarn compares them so).
+      let sorted: [string, Info][] = [];
+      const available = new Set<string>();
+      let changed = true;
+      while (queue.length > 0 && changed) {
+        changed = false;
+        const copy = queue;
+        queue = [];
+        for (const item of copy) {
+          if (this.peers(this.resolve(item[0])).every((peer) => available.has(peer))) {
+            sorted.push(item);
+            available.add(item[0]);
+            changed = true;
+          } else queue.push(item);
+        }
+      }
+      sorted = sorted.concat(queue);
+      for (const [pattern, parent] of sorted) {
+        const info = this.seedOne(pattern, false, parent);
+        if (info) this.hoist(info);
+      }
+    }
+    this.propagateRequired();
+  }
+
+  seedOne(pattern: string, isDirectRequire: boolean, parent?: Info): Info | null {
+    const ref = this.resolve(pattern);
+    const isIncompatible = this.skipped.has(ref.id);
+    const markedOptional = this.optional.has(ref) && !!this.options.ignoreOptional;
+    let isRequired = isDirectRequire && !this.ignored.has(ref) && !isIncompatible && !markedOptional;
+    let parentParts: string[] = [];
+    if (parent) {
+      if (!this.tree.has(parent.key)) return null;
+      if (!isDirectRequire && !isIncompatible && parent.isRequired && !markedOptional) isRequired = true;
+      parentParts = parent.parts;
+    }
+    const parts = [...parentParts, ref.name];
+    const key = parts.join("#");
+    const info: Info = { key, parts, ref, isDirectRequire, isRequired, isIncompatible };
+    this.tree.set(key, info);
+    this.taintKey(key, info);
+    const pushed = new Set<string>();
+    for (const dep of this.depsOf(ref)) {
+      if (!pushed.has(dep)) {
+        this.levelQueue.push([dep, info]);
+        pushed.add(dep);
+      }
+    }
+    return info;
+  }
+
+  propagateRequired(): void {
+    const toVisit = [...this.tree.values()].filter((i) => i.isRequired);
+    while (toVisit.length > 0) {
+      const info = toVisit.shift()!;
+      for (const dep of this.depsOf(info.ref)) {
+        const depInfo = this.lookupDependency(info, dep);
+        if (!depInfo) continue;
+        const markedOptional = this.optional.has(depInfo.ref) && !!this.options.ignoreOptional &&
+          !(info.isRequired && !info.ref.optional.has(dep));
+        if (!depInfo.isRequired && !depInfo.isIncompatible && !markedOptional) {
+          depInfo.isRequired = true;
+          toVisit.push(depInfo);
+        }
+      }
+    }
+  }
+
+  lookupDependency(info: Info, pattern: string): Info | undefined {
+    const name = this.resolve(pattern).name;
+    for (let i = info.parts.length; i >= 0; i--) {
+      const existing = this.tree.get([...info.parts.slice(0, i), name].join("#"));
+      if (existing) return existing;
+    }
+    return undefined;
+  }
+
+  getNewParts(key: string, info: Info, parts: string[]): { parts: string[]; duplicate: boolean } {
+    let stepUp = false;
+    const stack: string[] = [];
+    const name = parts.pop()!;
+    for (let i = parts.length - 1; i >= 0; i--) {
+      const checkParts = [...parts.slice(0, i), name];
+      const checkKey = checkParts.join("#");
+      const existing = this.tree.get(checkKey);
+      if (existing) {
+        if (existing.ref === info.ref) {
+          if (!existing.isRequired && info.isRequired) existing.isRequired = true;
+          return { parts: checkParts, duplicate: true };
+        }
+        break; // a collision: everything above is shadowed
+      }
+      const taint = this.tainted.get(checkKey);
+      if (taint && taint.ref !== info.ref) break;
+    }
+    const peers = this.peers(info.ref);
+    hoist: while (parts.length > 0) {
+      // Never above a peer dependency.
+      for (const peer of peers) {
+        if (this.tree.has([...parts, peer].join("#"))) break hoist;
+      }
+      const checkKey = [...parts, name].join("#");
+      if (this.tree.has(checkKey)) {
+        stepUp = true;
+        break;
+      }
+      if (key !== checkKey && this.tainted.has(checkKey)) {
+        stepUp = true;
+        break;
+      }
+      stack.push(parts.pop()!);
+    }
+    parts.push(name);
+    const isValidPosition = (p: string[]) => {
+      if (p.length <= 0) return false;
+      const k = p.join("#");
+      const existing = this.tree.get(k);
+      if (existing && existing.ref === info.ref) return true;
+      const taint = this.tainted.get(k);
+      return !(taint && taint.ref !== info.ref);
+    };
+    if (!isValidPosition(parts)) stepUp = true;
+    while (stepUp && stack.length > 0) {
+      parts.pop();
+      parts.push(stack.pop()!, name);
+      if (isValidPosition(parts)) stepUp = false;
+    }
+    return { parts, duplicate: false };
+  }
+
+  hoist(info: Info): void {
+    const { key: oldKey, parts: rawParts } = info;
+    this.tree.delete(oldKey);
+    const { parts, duplicate } = this.getNewParts(oldKey, info, rawParts.slice());
+    const newKey = parts.join("#");
+    if (duplicate) {
+      this.taintParents(info, rawParts.slice(0, -1), parts.length - 1);
+      return;
+    }
+    if (oldKey !== newKey) this.taintParents(info, rawParts.slice(0, -1), parts.length - 1);
+    info.key = newKey;
+    info.parts = parts;
+    this.tree.set(newKey, info);
+  }
+
+  taintParents(info: Info, processParts: string[], start: number): void {
+    for (let i = start; i < processParts.length; i++) {
+      this.taintKey([...processParts.slice(0, i), info.ref.name].join("#"), info);
+    }
+  }
+
+  /** A package with several versions: the most used one is seeded at the top first. */
+  prepass(rootPatterns: string[]): void {
+    const patterns = this.dedupe(rootPatterns).sort();
+    const visited = new Set<string>();
+    // name -> version -> the packages that depend on it, and the first pattern seen for it
+    const occurrences = new Map<string, Map<string, { parents: Set<YarnRef>; pattern: string }>>();
+    const visitAdd = (ref: YarnRef, parent: YarnRef | undefined, pattern: string) => {
+      let versions = occurrences.get(ref.name);
+      if (!versions) occurrences.set(ref.name, versions = new Map());
+      let version = versions.get(ref.node.version);
+      if (!version) versions.set(ref.node.version, version = { parents: new Set(), pattern });
+      if (parent) version.parents.add(parent);
+    };
+    const add = (pattern: string, ancestry: YarnRef[]) => {
+      const ref = this.resolve(pattern);
+      if (ancestry.includes(ref)) return;
+      const parent = ancestry[ancestry.length - 1];
+      visitAdd(ref, parent, pattern);
+      if (visited.has(pattern)) return;
+      visited.add(pattern);
+      for (const dep of this.depsOf(ref)) add(dep, [...ancestry, ref]);
+    };
+    const rootNames = new Set<string>();
+    for (const pattern of patterns) {
+      rootNames.add(this.resolve(pattern).name);
+      add(pattern, []);
+    }
+    for (const name of [...occurrences.keys()].sort()) {
+      const versions = occurrences.get(name)!;
+      if (versions.size === 1 || this.tree.has(name) || rootNames.has(name)) continue;
+      let most = 0, mostPattern: string | undefined;
+      for (const version of [...versions.keys()].sort()) {
+        const { parents, pattern } = versions.get(version)!;
+        if (!most || parents.size > most) {
+          most = parents.size;
+          mostPattern = pattern;
+        }
+      }
+      if (most > 1) this.seedOne(mostPattern!, false);
+    }
+  }
+
+  // --- from yarn's tree to silo's graph ---
+
+  /** The folder of a tree key (yarn's init()), relative to the project root; undefined when not placed. */
+  locationOf(parts: string[]): string | undefined {
+    const agg = this.aggregator;
+    if (agg && parts[0] === AGGREGATOR) {
+      // The aggregator and the workspaces that stayed under it are not placed; what stayed under a
+      // workspace there lives in that workspace's folder.
+      if (parts.length <= 2) return undefined;
+      const ws = this.project.workspaces.get(parts[1])!;
+      return [ws.workspace!, ...parts.slice(2)].map((p, i) => (i === 0 ? p : `node_modules/${p}`)).join("/");
+    }
+    // Packages under a workspace's symlink are written through it: into the workspace's own folder.
+    const top = this.tree.get(parts[0]);
+    if (top?.ref.workspace !== undefined && parts.length > 1) {
+      return [top.ref.workspace, ...parts.slice(1)].map((p, i) => (i === 0 ? p : `node_modules/${p}`))
+        .join("/");
+    }
+    return parts.map((p) => `node_modules/${p}`).join("/");
+  }
+
+  toGraph(): Graph {
+    const placed = new Map<string, { info: Info; location: string }>();
+    for (const info of this.tree.values()) {
+      if (!info.isRequired) continue;
+      const location = this.locationOf(info.parts);
+      if (location !== undefined) placed.set(location, { info, location });
+    }
+    const keys = new Set(placed.keys());
+    /** Edges for `deps`; those from `peersFrom` on are resolved peers. */
+    const edgesFrom = (
+      from: string,
+      deps: string[],
+      optional: Set<string>,
+      dev?: Set<string>,
+      peersFrom = deps.length,
+    ) =>
+      deps.flatMap((pattern, i): Dependency[] => {
+        const alias = this.resolve(pattern).name;
+        const id = resolveKey(keys, from, alias);
+        if (id === undefined) return [];
+        return [{
+          alias,
+          target: { kind: "package", id },
+          dev: dev?.has(pattern) ?? false,
+          optional: optional.has(pattern),
+          ...(i >= peersFrom ? { peer: true as const } : {}),
+        }];
+      });
+    const packages = new Map<string, PackageNode>();
+    for (const { info, location } of placed.values()) {
+      const { ref } = info;
+      const node: PackageNode = { ...ref.node, id: location, location, dependencies: [] };
+      if (ref.workspace !== undefined) {
+        node.resolution = { kind: "directory", path: ref.workspace };
+      } else {node.dependencies = edgesFrom(
+          location,
+          this.depsOf(ref),
+          ref.optional,
+          undefined,
+          ref.deps.length,
+        );}
+      packages.set(location, node);
+    }
+    const importerOf = (dir: string, patterns: RootPattern[]): Importer => {
+      const of = (kind: RootPattern["kind"]) =>
+        new Set(patterns.filter((p) => p.kind === kind).map((p) => p.pattern));
+      return {
+        path: dir,
+        dependencies: edgesFrom(
+          dir === "." ? "" : dir,
+          patterns.map((p) => p.pattern),
+          of("optionalDependencies"),
+          of("devDependencies"),
+        ),
+        specifiers: Object.fromEntries(patterns.map((p) => [p.name, splitPattern(p.pattern).range])),
+      };
+    };
+    const importers = [
+      importerOf(".", this.project.root),
+      ...[...this.project.workspaceDeps].map(([dir, patterns]) => importerOf(dir, patterns)),
+    ];
+    return {
+      source: "yarn.lock",
+      layout: "hoisted",
+      importers,
+      packages,
+      allowedScripts: [],
+      file: this.project.file,
+    };
+  }
+}
+
+/** yarn's peer check: `*`, or the version satisfies the range, prereleases included. */
+function satisfiesPeer(range: string, version: string): boolean {
+  return range === "*" || semver.satisfies(version, range, { includePrerelease: true });
+}
