@@ -156,6 +156,8 @@ export async function restore(
   };
 
   let graph: Graph;
+  /** yarn: the packages downloaded before planning (so not "from the store"). */
+  let prefetched: Set<string> | undefined;
   if (yarn) {
     const laid = await layoutYarn(yarn, {
       projectDir,
@@ -168,6 +170,7 @@ export async function restore(
       onStored: report,
     });
     graph = laid.graph;
+    prefetched = laid.downloaded;
     for (const [id, why] of laid.skipped) summary.skipped.push({ id, reason: why });
   } else graph = parsed!;
   graph.allowedScripts = await readAllowedScripts(projectDir);
@@ -478,6 +481,11 @@ export async function restore(
     } else hits.push([placement, hit]);
   }
   progress.cached += hits.length;
+  if (prefetched) {
+    progress.cached -= plan.placements.filter((p) =>
+      prefetched.has(`${p.node.name}@${p.node.version}`)
+    ).length;
+  }
   progress.phase = "linking";
   report();
   // Without workers: one package at a time on this thread (a failure stops the rest), letting downloads

@@ -30,6 +30,8 @@ export interface YarnLayoutOptions extends YarnHoistOptions {
 export interface YarnInstall {
   graph: Graph;
   skipped: Map<string, string>;
+  /** "name@version" of the packages this step downloaded (the rest were in the store). */
+  downloaded: Set<string>;
 }
 
 /**
@@ -43,12 +45,19 @@ export interface YarnInstall {
  */
 export async function layoutYarn(project: YarnProject, options: YarnLayoutOptions): Promise<YarnInstall> {
   const facts = new Map<YarnRef, YarnFacts>();
+  const downloaded = new Set<string>();
   await Promise.all([...project.refs.values()].map(async (ref) => {
     if (ref.workspace !== undefined) return;
     try {
       const manifest = ref.node.resolution.kind === "directory"
         ? readJson(path.join(options.projectDir, ref.node.resolution.path, "package.json"))
-        : storedManifest(await options.fetcher.ensure(ref.node), options.layout);
+        : storedManifest(
+          options.fetcher.lookup(ref.node) ??
+            await options.fetcher.ensure(ref.node).finally(() =>
+              downloaded.add(`${ref.node.name}@${ref.node.version}`)
+            ),
+          options.layout,
+        );
       facts.set(ref, factsOf(manifest, options.platform));
     } catch (error) {
       facts.set(ref, { peers: [], misfit: `could not be fetched: ${(error as Error).message}` });
@@ -64,7 +73,7 @@ export async function layoutYarn(project: YarnProject, options: YarnLayoutOption
       }; yarn stops here too.${why.startsWith("could not") ? "" : " Pass --force to install it anyway."}`,
     );
   }
-  return { graph, skipped };
+  return { graph, skipped, downloaded };
 }
 
 /** What yarn reads from a package.json: peers, and whether it fits (os and cpu; yarn 1 knows no libc). */

@@ -55,25 +55,26 @@ test("workspaceRootOf: inside a workspace project, the workspace whose lockfile 
   for (const dir of [pnpm, npm, nested]) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test("locateLockfile: a subfolder finds its project; a yarn project, a binary bun.lockb, other lockfiles and a file are named", () => {
+test("locateLockfile: a subfolder finds its project; a yarn.lock is read, a binary bun.lockb, other lockfiles and a file are named", () => {
   const npm = tree({ "package.json": "{}", "package-lock.json": "{}", "src/lib/x.js": "" });
   assert.equal(workspaceRootOf(path.join(npm, "src/lib")), npm);
   assert.equal(locateLockfile(npm).ignored, undefined);
   fs.writeFileSync(path.join(npm, "pnpm-lock.yaml"), "lockfileVersion: '9.0'\n");
   assert.deepEqual(locateLockfile(npm).ignored, ["pnpm-lock.yaml"]);
   fs.writeFileSync(path.join(npm, "bun.lock"), "{}");
-  assert.deepEqual(locateLockfile(npm).ignored, ["pnpm-lock.yaml", "bun.lock"]);
+  fs.writeFileSync(path.join(npm, "yarn.lock"), "");
+  assert.deepEqual(locateLockfile(npm).ignored, ["pnpm-lock.yaml", "bun.lock", "yarn.lock"]);
   assert.throws(
     () => locateLockfile(path.join(npm, "package.json")),
     /package\.json: not a folder; give the project's folder/,
   );
 
   const yarn = tree({ "package.json": "{}", "yarn.lock": "" });
-  assert.throws(() => locateLockfile(yarn), /yarn\.lock: yarn's lockfile, which silo does not read yet/);
+  assert.equal(locateLockfile(yarn).name, "yarn.lock");
   const bun = tree({ "package.json": "{}", "bun.lockb": "" });
   assert.throws(
     () => locateLockfile(bun),
-    /bun\.lockb: bun's lockfile, .*`bun install --save-text-lockfile --frozen-lockfile --lockfile-only` writes the bun\.lock silo reads/,
+    /bun\.lockb: bun's binary lockfile, .*`bun install --save-text-lockfile --frozen-lockfile --lockfile-only` writes the bun\.lock silo reads/,
   );
   fs.writeFileSync(path.join(bun, "bun.lock"), "{}");
   assert.equal(locateLockfile(bun).name, "bun.lock");
