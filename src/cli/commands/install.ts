@@ -13,7 +13,7 @@ import { renderNotes, renderProgress, renderSummary } from "../progress.ts";
 export const INSTALL_HELP = `silo install [flags]          (alias: silo i, silo ci)
 
 Restore node_modules exactly as the lockfile says (package-lock.json v2/v3, pnpm-lock.yaml v9,
-bun.lock in bun's hoisted layout), with every file coming from the store.
+bun.lock in bun's hoisted layout, yarn 1's yarn.lock in yarn's), with every file coming from the store.
 
 Flags:
   -P, --prod, --production    omit devDependencies (the default when NODE_ENV=production, as in npm
