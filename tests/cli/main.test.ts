@@ -114,6 +114,6 @@ test("install in a folder without a lockfile says which files it looked for", as
   assert.equal(await main(["--store", tempDir(), "install"], io, project), 1);
   assert.match(
     io.stderr[0],
-    /no lockfile found \(looked for npm-shrinkwrap\.json, package-lock\.json, pnpm-lock\.yaml, bun\.lock\)/,
+    /no lockfile found \(looked for npm-shrinkwrap\.json, package-lock\.json, pnpm-lock\.yaml, bun\.lock, yarn\.lock\)/,
   );
 });

@@ -133,7 +133,7 @@ importers:
 packages:
 
   '${depPath}':
-    resolution: {commit: ${short}, path: /packages/sub, repo: '${repo.url}', type: git}
+    resolution: {commit: '${short}', path: /packages/sub, repo: '${repo.url}', type: git}
     version: 0.1.0
 
 snapshots:

@@ -47,7 +47,7 @@ test("readLockfile: no lockfile names what was looked for", async () => {
       assert.ok(e instanceof LockfileError);
       assert.match(
         e.message,
-        /no lockfile found \(looked for npm-shrinkwrap\.json, package-lock\.json, pnpm-lock\.yaml, bun\.lock\)/,
+        /no lockfile found \(looked for npm-shrinkwrap\.json, package-lock\.json, pnpm-lock\.yaml, bun\.lock, yarn\.lock\)/,
       );
       assert.ok(e.message.startsWith(p.dir));
       return true;
