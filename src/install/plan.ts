@@ -376,8 +376,9 @@ function hoistDependencies(
  * here are first-wins, hence the reversed lists. A workspace's folder stands for its symlink.
  */
 export function planYarnBins(graph: Graph, selection: Selection): BinPlan[] {
+  const linked = (node: PackageNode) => node.resolution.kind === "directory" && !node.resolution.copy;
   const folderOf = (node: PackageNode) =>
-    node.resolution.kind === "directory" && !node.resolution.copy ? node.resolution.path : node.location!;
+    linked(node) ? (node.resolution as { path: string }).path : node.location!;
   const ids = [...selection.install].sort((a, b) =>
     graph.packages.get(a)!.location!.localeCompare(graph.packages.get(b)!.location!)
   );
@@ -391,9 +392,7 @@ export function planYarnBins(graph: Graph, selection: Selection): BinPlan[] {
   for (const id of ids) {
     const node = graph.packages.get(id)!;
     const folder = folderOf(node);
-    const deps = node.resolution.kind === "directory" && !node.resolution.copy
-      ? importers.get(folder)?.dependencies ?? []
-      : node.dependencies;
+    const deps = linked(node) ? importers.get(folder)?.dependencies ?? [] : node.dependencies;
     const binDir = posix.join(folder, "node_modules", ".bin");
     const own = deps.flatMap((d) =>
       d.target.kind === "package" && selection.install.has(d.target.id) ? [binOf(binDir, d.target.id)] : []

@@ -89,6 +89,7 @@ export async function restore(
   // yarn 1's lockfile records no layout: it is computed below, once the packages are in the store.
   const yarn = lock.name === "yarn.lock" ? readYarnProject(lock.text, lock.file, projectDir) : undefined;
   const parsed = yarn ? undefined : parseLockfile(lock);
+  const npmLock = parsed?.source === "package-lock.json";
   if (parsed) assertLockfileComplete(parsed, lock.file);
   // Workers start loading now, while the lockfile is checked and planned and the store looked up (see
   // worker_pool.ts); every package of the lockfile is a fair guess at how many will be placed.
@@ -127,10 +128,8 @@ export async function restore(
     libc: c.get(T.runtime).libc,
     warn,
   });
-  // npm renames a packed .gitignore to .npmignore; pnpm and bun keep files as packed.
-  const naming: FileNaming = lock.name === "package-lock.json" || lock.name === "npm-shrinkwrap.json"
-    ? "npm"
-    : "packed";
+  // npm renames a packed .gitignore to .npmignore; pnpm, bun and yarn keep files as packed.
+  const naming: FileNaming = npmLock ? "npm" : "packed";
   pool?.configure(
     layout.root,
     { method: importer.method, auto: (options.importMethod ?? "auto") === "auto" },
@@ -188,7 +187,6 @@ export async function restore(
   }
   // A required package for another platform: npm ci stops (EBADPLATFORM) unless --force; pnpm warns.
   const misfits = [...selection.platformMismatch];
-  const npmLock = graph.source === "package-lock.json";
   if (npmLock && !options.force && misfits.length > 0) {
     const [id, why] = misfits[0];
     throw new LockfileError(

@@ -45,14 +45,16 @@ export interface YarnInstall {
  */
 export async function layoutYarn(project: YarnProject, options: YarnLayoutOptions): Promise<YarnInstall> {
   const facts = new Map<YarnRef, YarnFacts>();
+  const failed = new Map<string, unknown>();
   const downloaded = new Set<string>();
-  await Promise.all([...project.refs.values()].map(async (ref) => {
-    if (ref.workspace !== undefined) return;
+  const refs = [...project.refs.values()].filter((ref) => ref.workspace === undefined);
+  const stored = options.fetcher.lookupAll(refs.map((ref) => ref.node));
+  await Promise.all(refs.map(async (ref, i) => {
     try {
       const manifest = ref.node.resolution.kind === "directory"
         ? readJson(path.join(options.projectDir, ref.node.resolution.path, "package.json"))
         : storedManifest(
-          options.fetcher.lookup(ref.node) ??
+          stored[i] ??
             await options.fetcher.ensure(ref.node).finally(() =>
               downloaded.add(`${ref.node.name}@${ref.node.version}`)
             ),
@@ -60,17 +62,21 @@ export async function layoutYarn(project: YarnProject, options: YarnLayoutOption
         );
       facts.set(ref, factsOf(manifest, options.platform));
     } catch (error) {
-      facts.set(ref, { peers: [], misfit: `could not be fetched: ${(error as Error).message}` });
+      // Skipped if only optional dependencies lead to it; else the install fails with this error.
+      failed.set(ref.id, error);
+      facts.set(ref, { peers: {}, misfit: `could not be fetched: ${(error as Error).message}` });
     }
     options.onStored?.();
   }));
-  const { graph, skipped, misfits } = hoistYarn(project, (ref) => facts.get(ref) ?? { peers: [] }, options);
+  const { graph, skipped, misfits } = hoistYarn(project, (ref) => facts.get(ref) ?? { peers: {} }, options);
+  const fetchError = [...misfits.keys()].find((id) => failed.has(id));
+  if (fetchError) throw failed.get(fetchError);
   if (misfits.size > 0) {
     const [[id, why], ...more] = misfits;
     throw new Error(
-      `${id} ${why.startsWith("could not") ? why : `does not support this platform (${why})`}${
+      `${id} does not support this platform (${why})${
         more.length > 0 ? `, and ${more.length} more` : ""
-      }; yarn stops here too.${why.startsWith("could not") ? "" : " Pass --force to install it anyway."}`,
+      }; yarn stops here too. Pass --force to install it anyway.`,
     );
   }
   return { graph, skipped, downloaded };
@@ -78,12 +84,11 @@ export async function layoutYarn(project: YarnProject, options: YarnLayoutOption
 
 /** What yarn reads from a package.json: peers, and whether it fits (os and cpu; yarn 1 knows no libc). */
 function factsOf(manifest: Record<string, unknown>, platform: Platform): YarnFacts {
-  const peerRanges = Object.fromEntries(
+  const peers = Object.fromEntries(
     Object.entries((manifest.peerDependencies ?? {}) as Record<string, unknown>).map((
       [n, r],
     ) => [n, String(r)]),
   );
-  const peers = Object.keys(peerRanges);
   const os = manifest.os as string[] | undefined, cpu = manifest.cpu as string[] | undefined;
   const misfit = platformMismatch({ os, cpu }, platform);
   const engines = manifest.engines as { node?: unknown } | undefined;
@@ -92,7 +97,6 @@ function factsOf(manifest: Record<string, unknown>, platform: Platform): YarnFac
     : null;
   return {
     peers,
-    peerRanges,
     ...(misfit ? { misfit } : {}),
     ...(engine ? { engine } : {}),
   };

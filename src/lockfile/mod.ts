@@ -64,7 +64,7 @@ export function parseLockfile(located: LocatedLockfile): Graph {
       // Without the packages' package.json files (the installer reads them from the store), so peer
       // dependencies cannot hold a package back: the layout may differ from yarn's where they would.
       return hoistYarn(readYarnProject(located.text, located.file, path.dirname(located.file)), () => ({
-        peers: [],
+        peers: {},
       })).graph;
     default:
       return parseNpmLockfile(located.text, located.file);

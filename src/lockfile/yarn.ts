@@ -189,7 +189,6 @@ export function readYarnProject(text: string, file: string, projectDir: string):
     workspaceDeps.set(dir, own);
     refs.set(id, ref);
   }
-  // A pattern that names a workspace resolves to it when the lockfile has no entry (yarn never locks them).
   const project: YarnProject = {
     file,
     refs,
@@ -198,6 +197,7 @@ export function readYarnProject(text: string, file: string, projectDir: string):
     workspaces,
     workspaceDeps,
   };
+  // The aggregator's pattern for each workspace (yarn never locks workspaces; other ranges: refOf).
   for (const ws of workspaces.values()) byPattern.set(`${ws.name}@${ws.node.version}`, ws);
   assertComplete(project);
   return project;

@@ -20,10 +20,8 @@ import { refOf, type RootPattern, splitPattern, type YarnProject, type YarnRef }
 
 /** What yarn reads from a package's own package.json. */
 export interface YarnFacts {
-  /** peerDependencies names. */
-  peers: string[];
-  /** peerDependencies as written (name -> range). */
-  peerRanges?: Record<string, string>;
+  /** peerDependencies (name -> range). */
+  peers: Record<string, string>;
   /** Why it cannot be installed here (os or cpu), or undefined. */
   misfit?: string;
   /** Its engines.node rules out this node: an optional package is skipped for it. */
@@ -67,7 +65,7 @@ const AGGREGATOR = "workspace-aggregator";
  *
  * @example
  * ```ts ignore
- * const { graph } = hoistYarn(project, (ref) => ({ peers: [] }), { production: false });
+ * const { graph } = hoistYarn(project, (ref) => ({ peers: {} }), { production: false });
  * graph.packages.get("node_modules/ms")?.version;
  * ```
  */
@@ -172,7 +170,7 @@ class Hoister {
     }
     const deps = new Map<YarnRef, string[]>();
     for (const ref of reached) {
-      const peers = ref.workspace === undefined ? this.facts(ref).peerRanges ?? {} : {};
+      const peers = ref.workspace === undefined ? this.facts(ref).peers : {};
       const added: string[] = [];
       const refTree = [...(requests.get(ref) ?? [])].sort((a, b) => a.length - b.length)[0] ?? [];
       for (const [name, range] of Object.entries(peers)) {
@@ -216,8 +214,15 @@ class Hoister {
     return { optional: new Set([...reached].filter((r) => !required.has(r))), reached };
   }
 
+  readonly #peerNames = new Map<YarnRef, string[]>();
+  /** Its peer dependencies' names (asked once per queued pattern and per hoist). */
   peers(ref: YarnRef): string[] {
-    return ref.workspace !== undefined ? [] : this.facts(ref).peers;
+    let names = this.#peerNames.get(ref);
+    if (!names) {
+      names = ref.workspace !== undefined ? [] : Object.keys(this.facts(ref).peers);
+      this.#peerNames.set(ref, names);
+    }
+    return names;
   }
 
   layout(): YarnLayout {
@@ -456,16 +461,14 @@ class Hoister {
       // The aggregator and the workspaces that stayed under it are not placed; what stayed under a
       // workspace there lives in that workspace's folder.
       if (parts.length <= 2) return undefined;
-      const ws = this.project.workspaces.get(parts[1])!;
-      return [ws.workspace!, ...parts.slice(2)].map((p, i) => (i === 0 ? p : `node_modules/${p}`)).join("/");
+      return nested(this.project.workspaces.get(parts[1])!.workspace!, parts.slice(2));
     }
     // Packages under a workspace's symlink are written through it: into the workspace's own folder.
     const top = this.tree.get(parts[0]);
     if (top?.ref.workspace !== undefined && parts.length > 1) {
-      return [top.ref.workspace, ...parts.slice(1)].map((p, i) => (i === 0 ? p : `node_modules/${p}`))
-        .join("/");
+      return nested(top.ref.workspace, parts.slice(1));
     }
-    return parts.map((p) => `node_modules/${p}`).join("/");
+    return nested("", parts);
   }
 
   toGraph(): Graph {
@@ -538,6 +541,11 @@ class Hoister {
       file: this.project.file,
     };
   }
+}
+
+/** The folder of packages `names`, each in the previous one's node_modules, under `folder` ("" = the root). */
+function nested(folder: string, names: string[]): string {
+  return [folder, ...names.map((n) => `node_modules/${n}`)].filter((p) => p !== "").join("/");
 }
 
 /** yarn's peer check: `*`, or the version satisfies the range, prereleases included. */

@@ -98,8 +98,14 @@ export function fileCountOf(record: { files: FileMap }): number {
 export function hasFile(record: { files: FileMap }, rel: string): boolean {
   const text = unread.get(record)?.text;
   if (text === undefined) return Object.hasOwn(record.files, rel);
+  return entryAt(text, rel) >= 0;
+}
+
+/** Where the value of `rel`'s entry (its `[`) starts in the packed text, or -1. */
+function entryAt(text: string, rel: string): number {
   const key = `${JSON.stringify(rel)}:[`;
-  return text.startsWith(`{${key}`) || text.includes(`,${key}`);
+  const at = text.startsWith(`{${key}`) ? 1 : text.indexOf(`,${key}`) + 1;
+  return at === 0 ? -1 : at + key.length - 1;
 }
 
 /**
@@ -115,10 +121,8 @@ export function hasFile(record: { files: FileMap }, rel: string): boolean {
 export function fileEntryOf(record: { files: FileMap }, rel: string): FileEntry | undefined {
   const text = unread.get(record)?.text;
   if (text === undefined) return Object.hasOwn(record.files, rel) ? record.files[rel] : undefined;
-  const key = `${JSON.stringify(rel)}:[`;
-  const at = text.startsWith(`{${key}`) ? 1 : text.indexOf(`,${key}`) + 1;
-  if (at === 0) return undefined;
-  const start = at + key.length - 1;
+  const start = entryAt(text, rel);
+  if (start < 0) return undefined;
   const [digest, mode, size, checkedAt] = JSON.parse(text.slice(start, text.indexOf("]", start) + 1));
   return { digest, mode, size, checkedAt };
 }

@@ -56,7 +56,7 @@ function placed(graph: ReturnType<typeof hoistYarn>["graph"]): Record<string, st
   return Object.fromEntries([...graph.packages.values()].map((n) => [n.location!, n.version]));
 }
 
-const noFacts = (): YarnFacts => ({ peers: [] });
+const noFacts = (): YarnFacts => ({ peers: {} });
 
 test("splitPattern ends the name at the first @ after a scope, as yarn does", () => {
   assert.deepEqual(splitPattern("@babel/core@^7.0.0"), { name: "@babel/core", range: "^7.0.0" });
@@ -99,7 +99,7 @@ test("a package stays below the folder that holds its peer dependency (and the p
     { name: "plugin", version: "1.0.0" },
   ]);
   const facts = (peers: boolean) => (ref: { name: string }): YarnFacts =>
-    peers && ref.name === "plugin" ? { peers: ["react"], peerRanges: { react: "*" } } : { peers: [] };
+    peers && ref.name === "plugin" ? { peers: { react: "*" } } : { peers: {} };
   const withPeers = placed(hoistYarn(p.read(), facts(true)).graph);
   assert.equal(withPeers["node_modules/lib/node_modules/plugin"], "1.0.0");
   assert.equal(withPeers["node_modules/plugin"], undefined);
@@ -129,8 +129,8 @@ test("an optional package for another platform is skipped with what only it need
     { name: "tool-core", version: "1.0.0" },
   ]);
   const facts = (ref: { name: string }): YarnFacts =>
-    ref.name === "tool-win" || ref.name === "tool-core" ? { peers: [], misfit: "os linux not in [win32]" } : {
-      peers: [],
+    ref.name === "tool-win" || ref.name === "tool-core" ? { peers: {}, misfit: "os linux not in [win32]" } : {
+      peers: {},
     };
   const { graph, skipped, misfits } = hoistYarn(p.read(), facts);
   assert.deepEqual([...skipped.keys()], ["tool-win@1.0.0"]);
