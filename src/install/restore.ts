@@ -510,7 +510,7 @@ export async function restore(
   const failed = new Set(plan.placements.filter((p) => !records.has(p.id)).map((p) => p.dir));
   const links = plan.links.filter((link) => !failed.has(link.target));
   await makeSymlinks(
-    links.map((l) => [path.join(projectDir, l.target), path.join(projectDir, l.path), "dir"]),
+    links.map((l) => [path.resolve(projectDir, l.target), path.join(projectDir, l.path), "dir"]),
   );
   summary.links = links.length;
   for (const dir of plan.dirs ?? []) fsx.ensureDir(path.join(projectDir, dir));

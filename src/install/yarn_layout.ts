@@ -52,7 +52,7 @@ export async function layoutYarn(project: YarnProject, options: YarnLayoutOption
   await Promise.all(refs.map(async (ref, i) => {
     try {
       const manifest = ref.node.resolution.kind === "directory"
-        ? readJson(path.join(options.projectDir, ref.node.resolution.path, "package.json"))
+        ? readJson(path.resolve(options.projectDir, ref.node.resolution.path, "package.json"))
         : storedManifest(
           stored[i] ??
             await options.fetcher.ensure(ref.node).finally(() =>

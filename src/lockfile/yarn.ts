@@ -117,14 +117,16 @@ export function readYarnProject(text: string, file: string, projectDir: string):
   const refs = new Map<string, YarnRef>();
   const byPattern = new Map<string, YarnRef>();
   const byIdentity = new Map<string, YarnRef>();
+  // Several patterns written as one entry ("a@^1", "a@~1.2":) parse to one object.
+  const byEntry = new Map<LockEntry, YarnRef>();
   for (const [pattern, entry] of Object.entries(parsed.object)) {
     const { name, range } = splitPattern(pattern);
     if (typeof entry?.version !== "string") {
       throw new LockfileError(file, `entry "${pattern}" has no version. Run \`yarn install\`.`);
     }
     // Entries written for one package under several patterns are one package.
-    const identity = `${name}@${entry.version}#${entry.resolved ?? ""}`;
-    let ref = byIdentity.get(identity);
+    const identity = `${name}@${entry.version}#${entry.resolved ?? range}`;
+    let ref = byEntry.get(entry) ?? byIdentity.get(identity);
     if (!ref) {
       const realName = range.startsWith("npm:") ? splitPattern(range.slice(4)).name : name;
       let id = `${name}@${entry.version}`;
@@ -147,6 +149,7 @@ export function readYarnProject(text: string, file: string, projectDir: string):
         optional: new Set(optional),
       };
       byIdentity.set(identity, ref);
+      byEntry.set(entry, ref);
       refs.set(id, ref);
     }
     byPattern.set(pattern, ref);
@@ -312,7 +315,10 @@ function subfolders(dir: string): string[] {
   }
 }
 
-/** Where an entry's files come from; yarn appends `#<sha1>` to tarball URLs. */
+/**
+ * Where an entry's files come from. yarn writes no `resolved` for local folders (`file:`, a bare `./`,
+ * `../` or absolute path: copied; `link:`: symlinked) and appends `#<sha1>` to tarball URLs.
+ */
 function resolutionOf(
   name: string,
   entry: LockEntry,
@@ -322,20 +328,29 @@ function resolutionOf(
 ): Resolution {
   const { resolved, integrity } = entry;
   if (resolved === undefined) {
-    // A `file:` folder dependency: yarn copies the folder (relative to the project).
-    if (range.startsWith("file:")) return { kind: "directory", path: range.slice(5), copy: true };
+    if (range.startsWith("link:")) return { kind: "directory", path: range.slice(5) };
+    const folder = range.replace(/^file:/, "");
+    if (folder !== range || isPath(range)) return { kind: "directory", path: folder, copy: true };
     throw new LockfileError(file, `entry "${pattern}" has no "resolved" URL. Run \`yarn install\`.`);
   }
-  if (/^https?:\/\//.test(resolved)) {
-    const hash = resolved.indexOf("#");
-    const url = hash < 0 ? resolved : resolved.slice(0, hash);
-    const sha1 = hash < 0 ? undefined : resolved.slice(hash + 1);
-    // Old lockfiles have no integrity field: the URL's sha1 is the check then.
-    const check = integrity ??
-      (sha1 && /^[0-9a-f]{40}$/.test(sha1) ? `sha1-${hexToBase64(sha1)}` : undefined);
-    return lockedResolution(name, entry.version ?? "", url, check);
+  if (/^(git\+|git:|github:|gitlab:|bitbucket:)/.test(resolved)) {
+    return lockedResolution(name, entry.version ?? "", resolved, integrity);
   }
-  return lockedResolution(name, entry.version ?? "", resolved, integrity);
+  const hash = resolved.indexOf("#");
+  const url = hash < 0 ? resolved : resolved.slice(0, hash);
+  const sha1 = hash < 0 ? undefined : resolved.slice(hash + 1);
+  // A folder some tools write as `resolved "file:../dir"`: copied, as yarn does with a folder.
+  if (url.startsWith("file:") && !/\.(tgz|tar\.gz|tar)$/.test(url)) {
+    return { kind: "directory", path: url.slice(5), copy: true };
+  }
+  // Old lockfiles have no integrity field: the URL's sha1 is the check then.
+  const check = integrity ?? (sha1 && /^[0-9a-f]{40}$/.test(sha1) ? `sha1-${hexToBase64(sha1)}` : undefined);
+  return lockedResolution(name, entry.version ?? "", url, check);
+}
+
+/** yarn 1's FileResolver takes a range starting with `./`, `../` or `/` for a folder path. */
+function isPath(range: string): boolean {
+  return /^\.{1,2}\//.test(range) || path.isAbsolute(range);
 }
 
 function hexToBase64(hex: string): string {

@@ -3,6 +3,7 @@
  * (read from the store) decide the layout, and yarn's .bin folders appear.
  */
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
@@ -115,6 +116,52 @@ test("a required package for another platform stops a yarn.lock install, naming 
     assert.equal(fs.existsSync(path.join(p.projectDir, "node_modules", "native")), false);
     await install(p.c, { projectDir: p.projectDir, client: p.client, force: true });
     assert.ok(fs.existsSync(path.join(p.projectDir, "node_modules", "native", "index.js")));
+  } finally {
+    await p.close();
+  }
+});
+
+test("a yarn.lock's local folders: a bare path or file: is copied, link: is symlinked, a file: tarball is unpacked", async () => {
+  const specs: PkgSpec[] = [{ name: "packed", files: { "index.js": "packed" } }];
+  const p = await makeProject(specs);
+  try {
+    const dir = (...rest: string[]) => path.join(p.projectDir, ...rest);
+    fs.rmSync(dir("package-lock.json"));
+    for (const name of ["copied", "linked"]) {
+      fs.mkdirSync(dir("vendor", name), { recursive: true });
+      fs.writeFileSync(dir("vendor", name, "package.json"), JSON.stringify({ name, version: "0.0.0" }));
+      fs.writeFileSync(dir("vendor", name, "index.js"), name);
+    }
+    const tgz = await tarballOf(specs[0]);
+    fs.writeFileSync(dir("vendor", "packed-1.0.0.tgz"), tgz);
+    const sha1 = crypto.createHash("sha1").update(tgz).digest("hex");
+    // As yarn 1 writes them: no `resolved` for folders, the sha1 after a local tarball's path.
+    fs.writeFileSync(
+      dir("yarn.lock"),
+      [
+        `"copied@./vendor/copied":\n  version "0.0.0"`,
+        `"linked@link:./vendor/linked":\n  version "0.0.0"`,
+        `"packed@file:./vendor/packed-1.0.0.tgz":\n  version "1.0.0"\n  resolved "file:./vendor/packed-1.0.0.tgz#${sha1}"`,
+      ].join("\n\n") + "\n",
+    );
+    fs.writeFileSync(
+      dir("package.json"),
+      JSON.stringify({
+        name: "app",
+        dependencies: {
+          copied: "./vendor/copied",
+          linked: "link:./vendor/linked",
+          packed: "file:./vendor/packed-1.0.0.tgz",
+        },
+      }),
+    );
+    await install(p.c, { projectDir: p.projectDir, client: p.client });
+    const nm = (...rest: string[]) => dir("node_modules", ...rest);
+    assert.equal(fs.lstatSync(nm("copied")).isDirectory(), true);
+    assert.equal(fs.readFileSync(nm("copied", "index.js"), "utf8"), "copied");
+    assert.equal(fs.lstatSync(nm("linked")).isSymbolicLink(), true);
+    assert.equal(fs.realpathSync(nm("linked")), fs.realpathSync(dir("vendor", "linked")));
+    assert.equal(fs.readFileSync(nm("packed", "index.js"), "utf8"), "packed");
   } finally {
     await p.close();
   }
