@@ -148,19 +148,24 @@ class Hoister {
    * package of that name requested nearest above it on its shortest request path, if it satisfies the range.
    */
   withPeers(reached: Set<YarnRef>): Map<YarnRef, string[]> {
-    // Request paths (names from the root), breadth first: a package's own requests go out from its first.
+    // Request paths (names from the root). yarn resolves the root's dependencies one after another, each
+    // one's subtree breadth first (its requests run concurrently, a tick per level); a package's own
+    // requests go out from the first request that reaches it.
     const requests = new Map<YarnRef, string[][]>();
     const chain = new Map<YarnRef, string[]>();
-    const queue: [YarnRef, string[]][] = this.project.root.map((p) => [this.resolve(p.pattern), []]);
-    if (this.aggregator) queue.push([this.aggregator, []]);
-    for (let i = 0; i < queue.length; i++) {
-      const [ref, parentNames] = queue[i];
-      const list = requests.get(ref) ?? [];
-      list.push(parentNames);
-      requests.set(ref, list);
-      if (chain.has(ref)) continue;
-      chain.set(ref, parentNames);
-      for (const dep of ref.deps) queue.push([this.resolve(dep), [...parentNames, ref.name]]);
+    const starts = this.project.root.map((p) => this.resolve(p.pattern));
+    if (this.aggregator) starts.push(this.aggregator);
+    for (const start of starts) {
+      const queue: [YarnRef, string[]][] = [[start, []]];
+      for (let i = 0; i < queue.length; i++) {
+        const [ref, parentNames] = queue[i];
+        const list = requests.get(ref) ?? [];
+        list.push(parentNames);
+        requests.set(ref, list);
+        if (chain.has(ref)) continue;
+        chain.set(ref, parentNames);
+        for (const dep of ref.deps) queue.push([this.resolve(dep), [...parentNames, ref.name]]);
+      }
     }
     const byName = new Map<string, YarnRef[]>();
     for (const ref of reached) byName.set(ref.name, [...(byName.get(ref.name) ?? []), ref]);

@@ -107,6 +107,27 @@ test("a package stays below the folder that holds its peer dependency (and the p
   assert.equal(placed(hoistYarn(p.read(), facts(false)).graph)["node_modules/plugin"], "1.0.0");
 });
 
+test("a peer is the one requested nearest above on yarn's request path: root dependencies resolve one at a time", () => {
+  // As jest 29 in webpack's tree: the root asks for jest, then cli, and types 2. jest's subtree resolves
+  // first, so cli (and config below it) are first reached through jest; config's shortest request paths
+  // are jest>core and jest>cli, core's comes first, and core depends on types 3. So config's peer is
+  // types 3, which cannot rise past the root's types 2: it nests under config (and under core).
+  const p = project({ name: "app", dependencies: { jest: "1.0.0", cli: "1.0.0", types: "2.0.0" } }, [
+    { name: "jest", version: "1.0.0", deps: { core: "1.0.0", cli: "1.0.0" } },
+    { name: "core", version: "1.0.0", deps: { config: "1.0.0", types: "3.0.0" } },
+    { name: "cli", version: "1.0.0", deps: { config: "1.0.0" } },
+    { name: "config", version: "1.0.0" },
+    { name: "types", version: "2.0.0" },
+    { name: "types", version: "3.0.0" },
+  ]);
+  const facts = (ref: { name: string }): YarnFacts =>
+    ref.name === "config" ? { peers: { types: "*" } } : { peers: {} };
+  const layout = placed(hoistYarn(p.read(), facts).graph);
+  assert.equal(layout["node_modules/types"], "2.0.0");
+  assert.equal(layout["node_modules/core/node_modules/types"], "3.0.0");
+  assert.equal(layout["node_modules/config/node_modules/types"], "3.0.0");
+});
+
 test("--production places the root's devDependencies to settle the layout, then leaves them out", () => {
   const p = project({ name: "app", dependencies: { a: "1.0.0" }, devDependencies: { t: "1.0.0" } }, [
     { name: "a", version: "1.0.0", deps: { shared: "1.0.0" } },
