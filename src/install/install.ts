@@ -40,8 +40,18 @@ export interface InstallOptions {
   registry?: string;
   /** Concurrent downloads. */
   concurrency?: number;
-  /** Redo the install even when node_modules looks up to date. */
+  /** A download that stalls this long (ms) is retried (default 30 s). */
+  networkTimeoutMs?: number;
+  /**
+   * Redo the install even when node_modules looks up to date; install required packages for another
+   * platform (npm ci's and yarn's refusal is lifted).
+   */
   force?: boolean;
+  /**
+   * Do not check packages' engines.node (yarn's `--ignore-engines`): yarn.lock installs then do not stop
+   * at a required package that rules out this node, and no lockfile's optional packages are skipped for it.
+   */
+  ignoreEngines?: boolean;
   /** Progress callback, called often; render from the state it is given. */
   onProgress?: (progress: InstallProgress) => void;
   /** Told as each lifecycle script starts (the CLI prints `> name@version event: command`). */
@@ -149,6 +159,7 @@ export async function install(
     prod: options.prod,
     omitOptional: options.omitOptional,
     legacyPeerDeps: options.legacyPeerDeps,
+    ignoreEngines: !!options.ignoreEngines,
     method: options.importMethod ?? "auto",
     // npm's settings that change the tree or whether it is built.
     npm: { binLinks: npm.binLinks, installStrategy: npm.installStrategy?.value },

@@ -102,13 +102,16 @@ export async function restore(
   }
   const pnpmLayout = parsed?.layout === "isolated" ? isolatedLayout(projectDir) : undefined;
   for (const w of pnpmLayout ? ignoredSettingsWarnings(pnpmLayout) : []) warn(w);
-  const platform = withSupportedArchitectures(currentPlatform(), pnpmLayout?.supportedArchitectures);
+  const detected = withSupportedArchitectures(currentPlatform(), pnpmLayout?.supportedArchitectures);
+  // With no node version to compare, no engines.node rules a package out.
+  const platform = options.ignoreEngines ? { ...detected, nodeVersion: undefined } : detected;
 
   const store = c.get(T.store);
   const layout = c.get(T.layout);
   const client = options.client ?? new RegistryClient({
     config: await loadNpmConfig({ projectDir, registry: options.registry }),
     concurrency: options.concurrency,
+    stallTimeoutMs: options.networkTimeoutMs,
   });
   for (const w of client.config.warnings) warn(w);
   const fetcher = new PackageFetcher(store, client, {

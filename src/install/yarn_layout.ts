@@ -72,11 +72,12 @@ export async function layoutYarn(project: YarnProject, options: YarnLayoutOption
   const fetchError = [...misfits.keys()].find((id) => failed.has(id));
   if (fetchError) throw failed.get(fetchError);
   if (misfits.size > 0) {
-    const [[id, why], ...more] = misfits;
+    const [[id, { why, flag }], ...more] = misfits;
+    const problem = flag === "--force" ? `does not support this platform (${why})` : `needs ${why}`;
     throw new Error(
-      `${id} does not support this platform (${why})${
-        more.length > 0 ? `, and ${more.length} more` : ""
-      }; yarn stops here too. Pass --force to install it anyway.`,
+      `${id} ${problem}${
+        more.length > 0 ? `, and ${more.length} more do not fit` : ""
+      }; yarn stops here too. Pass ${flag} to install ${more.length > 0 ? "them" : "it"} anyway.`,
     );
   }
   return { graph, skipped, downloaded };

@@ -24,7 +24,7 @@ export interface YarnFacts {
   peers: Record<string, string>;
   /** Why it cannot be installed here (os or cpu), or undefined. */
   misfit?: string;
-  /** Its engines.node rules out this node: an optional package is skipped for it. */
+  /** Its engines.node rules out this node: an optional package is skipped, a required one refused. */
   engine?: string;
 }
 
@@ -43,8 +43,14 @@ export interface YarnLayout {
   graph: Graph;
   /** Optional packages that do not fit this platform (ref id -> why). */
   skipped: Map<string, string>;
-  /** Required packages that do not fit (yarn stops): ref id -> why. */
-  misfits: Map<string, string>;
+  /** Required packages that do not fit (yarn stops): ref id -> why, and the flag that installs them. */
+  misfits: Map<string, Misfit>;
+}
+
+/** A required package yarn refuses: why, and the flag that installs it anyway. */
+export interface Misfit {
+  why: string;
+  flag: "--force" | "--ignore-engines";
 }
 
 /** One placed instance (yarn's HoistManifest). */
@@ -85,7 +91,7 @@ class Hoister {
   readonly optional: Set<YarnRef>;
   readonly ignored = new Set<YarnRef>();
   readonly skipped = new Map<string, string>();
-  readonly misfits = new Map<string, string>();
+  readonly misfits = new Map<string, Misfit>();
   /** The virtual package that depends on every workspace (yarn's workspace-aggregator). */
   readonly aggregator?: YarnRef;
   readonly patterns: string[];
@@ -138,7 +144,10 @@ class Hoister {
       const why = misfit ?? engine;
       if (why === undefined) continue;
       if (this.optional.has(ref)) this.skipped.set(ref.id, why);
-      else if (misfit !== undefined && !options.force) this.misfits.set(ref.id, misfit);
+      else if (misfit !== undefined && !options.force) {
+        this.misfits.set(ref.id, { why: misfit, flag: "--force" });
+      } // yarn checks every package's engines.node (--ignore-engines turns that off: `engine` is unset).
+      else if (engine !== undefined) this.misfits.set(ref.id, { why: engine, flag: "--ignore-engines" });
     }
   }
 

@@ -177,59 +177,84 @@ test("e2e: --prod, --omit dev and NODE_ENV=production leave devDependencies out;
   }
 });
 
-test("e2e: npm's, pnpm's and bun's flags: -P, -C, --prefix, --store-dir, --silent, --loglevel, --backend", {
-  timeout: E2E_TIMEOUT,
-}, async () => {
-  const { ws, registry, project, done } = await helloSetup();
-  const nm = path.join(project, "node_modules");
-  try {
-    // From the workspace's root, as `pnpm -C hello install -P --silent` would be typed.
-    const quiet = await silo(
-      ["install", "-C", "hello", "-P", "--silent", "--store-dir", ws.store, "--registry", registry.url],
-      { cwd: ws.root },
-    );
-    assert.equal(quiet.code, 0, quiet.stderr);
-    assert.equal(quiet.stdout + quiet.stderr, "", "--silent prints nothing when all is well");
-    assert.deepEqual(packageDirs(nm), HELLO_PACKAGES.filter((p) => p !== "is-number"));
+test(
+  "e2e: npm's, pnpm's, bun's and yarn's flags: -P, -C, --prefix, --cwd, --store-dir, --silent, --loglevel, --backend",
+  {
+    timeout: E2E_TIMEOUT,
+  },
+  async () => {
+    const { ws, registry, project, done } = await helloSetup();
+    const nm = path.join(project, "node_modules");
+    try {
+      // From the workspace's root, as `pnpm -C hello install -P --silent` would be typed.
+      const quiet = await silo(
+        ["install", "-C", "hello", "-P", "--silent", "--store-dir", ws.store, "--registry", registry.url],
+        { cwd: ws.root },
+      );
+      assert.equal(quiet.code, 0, quiet.stderr);
+      assert.equal(quiet.stdout + quiet.stderr, "", "--silent prints nothing when all is well");
+      assert.deepEqual(packageDirs(nm), HELLO_PACKAGES.filter((p) => p !== "is-number"));
 
-    const copied = await siloJson<InstallResult>(
-      [
+      const copied = await siloJson<InstallResult>(
+        [
+          "install",
+          "--prefix",
+          "hello",
+          "--backend",
+          "copyfile",
+          "--store",
+          ws.store,
+          "--registry",
+          registry.url,
+        ],
+        { cwd: ws.root },
+      );
+      assert.equal(copied.importMethod, "copy", "bun's --backend copyfile is silo's copy");
+      assert.equal(copied.packages, HELLO_PACKAGES.length);
+
+      // A CI line written for yarn 1.
+      const yarnLine = [
         "install",
-        "--prefix",
+        "--cwd",
         "hello",
-        "--backend",
-        "copyfile",
-        "--store",
-        ws.store,
-        "--registry",
-        registry.url,
-      ],
-      { cwd: ws.root },
-    );
-    assert.equal(copied.importMethod, "copy", "bun's --backend copyfile is silo's copy");
-    assert.equal(copied.packages, HELLO_PACKAGES.length);
+        "--frozen-lockfile",
+        "--pure-lockfile",
+        "--non-interactive",
+      ];
+      const yarnFlags = ["--ignore-optional", "--ignore-engines", "--network-timeout", "100000", "--force"];
+      const yarnStyle = await siloJson<InstallResult>(
+        [...yarnLine, ...yarnFlags, "--store", ws.store, "--registry", registry.url],
+        { cwd: ws.root },
+      );
+      assert.equal(yarnStyle.packages, HELLO_PACKAGES.length);
+      const badTimeout = await silo(["install", "--network-timeout", "soon", "--store", ws.store], {
+        cwd: project,
+      });
+      assert.equal(badTimeout.code, 1);
+      assert.match(badTimeout.stderr, /--network-timeout takes milliseconds, a positive number, not "soon"/);
 
-    const env = { NODE_ENV: "production" };
-    const flags = ["--force", "--store", ws.store, "--registry", registry.url];
-    const noisy = await silo(["install", ...flags], { cwd: project, env });
-    assert.match(noisy.stderr, /warning: NODE_ENV=production/);
-    assert.match(noisy.stdout, /packages/, "the summary");
-    const errorsOnly = await silo(["install", "--loglevel", "error", ...flags], { cwd: project, env });
-    assert.equal(errorsOnly.code, 0, errorsOnly.stderr);
-    assert.doesNotMatch(errorsOnly.stderr, /warning/);
-    assert.match(errorsOnly.stdout, /packages/, "--loglevel error keeps the summary");
-    const reporter = await silo(["install", "--reporter=silent", ...flags], { cwd: project, env });
-    assert.equal(reporter.stdout + reporter.stderr, "", "pnpm's --reporter silent");
+      const env = { NODE_ENV: "production" };
+      const flags = ["--force", "--store", ws.store, "--registry", registry.url];
+      const noisy = await silo(["install", ...flags], { cwd: project, env });
+      assert.match(noisy.stderr, /warning: NODE_ENV=production/);
+      assert.match(noisy.stdout, /packages/, "the summary");
+      const errorsOnly = await silo(["install", "--loglevel", "error", ...flags], { cwd: project, env });
+      assert.equal(errorsOnly.code, 0, errorsOnly.stderr);
+      assert.doesNotMatch(errorsOnly.stderr, /warning/);
+      assert.match(errorsOnly.stdout, /packages/, "--loglevel error keeps the summary");
+      const reporter = await silo(["install", "--reporter=silent", ...flags], { cwd: project, env });
+      assert.equal(reporter.stdout + reporter.stderr, "", "pnpm's --reporter silent");
 
-    const failing = await silo(["install", "--silent", "--offline", "--store", tempStore(ws.root)], {
-      cwd: project,
-    });
-    assert.equal(failing.code, 1);
-    assert.match(failing.stderr, /^silo: /, "--silent still says why it failed");
-  } finally {
-    await done();
-  }
-});
+      const failing = await silo(["install", "--silent", "--offline", "--store", tempStore(ws.root)], {
+        cwd: project,
+      });
+      assert.equal(failing.code, 1);
+      assert.match(failing.stderr, /^silo: /, "--silent still says why it failed");
+    } finally {
+      await done();
+    }
+  },
+);
 
 test(
   "e2e: silo add stores a directory and a tarball; adding again writes nothing",

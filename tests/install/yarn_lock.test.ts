@@ -91,22 +91,28 @@ test("a yarn.lock installs yarn 1's layout: peers hold a package back, nested .b
   }
 });
 
-test("a required package for another platform stops a yarn.lock install, naming it", async () => {
-  const specs: PkgSpec[] = [{ name: "native", files: { "index.js": "x" }, manifest: { os: [other] } }];
+/** A project whose one dependency, `native`, has the given package.json fields. */
+async function oneDependency(manifest: Record<string, unknown>) {
+  const specs: PkgSpec[] = [{ name: "native", files: { "index.js": "x" }, manifest }];
   const p = await makeProject(specs);
+  fs.rmSync(path.join(p.projectDir, "package-lock.json"));
+  const tgz = await tarballOf(specs[0]);
+  fs.writeFileSync(
+    path.join(p.projectDir, "yarn.lock"),
+    `native@1.0.0:\n  version "1.0.0"\n  resolved "${p.server.url}native/-/native-1.0.0.tgz"\n  integrity ${
+      sri(tgz)
+    }\n`,
+  );
+  fs.writeFileSync(
+    path.join(p.projectDir, "package.json"),
+    JSON.stringify({ name: "app", dependencies: { native: "1.0.0" } }),
+  );
+  return p;
+}
+
+test("a required package for another platform stops a yarn.lock install, naming it", async () => {
+  const p = await oneDependency({ os: [other] });
   try {
-    fs.rmSync(path.join(p.projectDir, "package-lock.json"));
-    const tgz = await tarballOf(specs[0]);
-    fs.writeFileSync(
-      path.join(p.projectDir, "yarn.lock"),
-      `native@1.0.0:\n  version "1.0.0"\n  resolved "${p.server.url}native/-/native-1.0.0.tgz"\n  integrity ${
-        sri(tgz)
-      }\n`,
-    );
-    fs.writeFileSync(
-      path.join(p.projectDir, "package.json"),
-      JSON.stringify({ name: "app", dependencies: { native: "1.0.0" } }),
-    );
     await assert.rejects(
       install(p.c, { projectDir: p.projectDir, client: p.client }),
       new RegExp(
@@ -115,6 +121,22 @@ test("a required package for another platform stops a yarn.lock install, naming 
     );
     assert.equal(fs.existsSync(path.join(p.projectDir, "node_modules", "native")), false);
     await install(p.c, { projectDir: p.projectDir, client: p.client, force: true });
+    assert.ok(fs.existsSync(path.join(p.projectDir, "node_modules", "native", "index.js")));
+  } finally {
+    await p.close();
+  }
+});
+
+test("a required package whose engines.node rules out this node stops a yarn.lock install, unless --ignore-engines", async () => {
+  // No node is older than 0.1: whichever node is on PATH, yarn would refuse this.
+  const p = await oneDependency({ engines: { node: "<0.1" } });
+  try {
+    await assert.rejects(
+      install(p.c, { projectDir: p.projectDir, client: p.client, force: true }),
+      /native@1\.0\.0 needs engine node <0\.1 \(node is \d+\.\d+\.\d+\); yarn stops here too\. Pass --ignore-engines/,
+    );
+    assert.equal(fs.existsSync(path.join(p.projectDir, "node_modules", "native")), false);
+    await install(p.c, { projectDir: p.projectDir, client: p.client, ignoreEngines: true });
     assert.ok(fs.existsSync(path.join(p.projectDir, "node_modules", "native", "index.js")));
   } finally {
     await p.close();

@@ -161,6 +161,21 @@ test("an optional package for another platform is skipped with what only it need
   assert.equal(hoistYarn(p.read(), facts, { force: true }).misfits.size, 0);
 });
 
+test("engines.node: an optional package that rules out this node is skipped, a required one refused (not by --force)", () => {
+  const p = project({ name: "app", dependencies: { tool: "1.0.0" } }, [
+    { name: "tool", version: "1.0.0", optional: { "tool-fast": "1.0.0" }, deps: { "tool-core": "1.0.0" } },
+    { name: "tool-fast", version: "1.0.0" },
+    { name: "tool-core", version: "1.0.0" },
+  ]);
+  const engine = "engine node >=99 (node is 20.0.0)";
+  const facts = (ref: { name: string }): YarnFacts =>
+    ref.name === "tool" ? { peers: {} } : { peers: {}, engine };
+  const { graph, skipped, misfits } = hoistYarn(p.read(), facts, { force: true });
+  assert.deepEqual([...skipped], [["tool-fast@1.0.0", engine]]);
+  assert.deepEqual([...misfits], [["tool-core@1.0.0", { why: engine, flag: "--ignore-engines" }]]);
+  assert.equal(graph.packages.has("node_modules/tool-fast"), false);
+});
+
 test("workspaces are linked from node_modules; what cannot be hoisted stays in the workspace's folder", () => {
   const p = project(
     { name: "root", private: true, workspaces: ["packages/*"] },

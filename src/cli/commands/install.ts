@@ -21,14 +21,19 @@ Flags:
   --omit dev|optional|peer    omit devDependencies, optional or peer dependencies (repeatable, npm's
                               flag; without it, npm's omit setting in .npmrc or npm_config_omit applies)
   --include dev|optional|peer install them even if NODE_ENV, --omit or npm's settings say otherwise
-  --no-optional               omit optional dependencies (pnpm's flag)
+  --no-optional               omit optional dependencies (pnpm's flag; yarn's --ignore-optional too)
   --legacy-peer-deps          npm lockfiles: leave out what only peer dependencies need, as npm ci
                               --legacy-peer-deps does (also read from .npmrc)
   --offline                   use the store only; fail on anything not in it
   --frozen-lockfile           accepted for compatibility: silo never changes the lockfile
-  --no-audit, --no-fund, --prefer-offline, --strict-peer-dependencies, --no-save, --no-package-lock
-                              accepted so npm and pnpm command lines work unchanged; they change nothing
-                              (silo audits nothing, resolves nothing, and reads the store first)
+  --no-audit, --no-fund, --prefer-offline, --strict-peer-dependencies, --no-save, --no-package-lock,
+  --pure-lockfile, --non-interactive
+                              accepted so npm, pnpm and yarn command lines work unchanged; they change
+                              nothing (silo audits nothing, resolves nothing, never prompts, and reads
+                              the store first)
+  --ignore-engines            do not check packages' engines.node: yarn.lock installs do not stop at a
+                              required package that rules out this node (yarn does), and optional
+                              packages are not skipped for it
   -s, --silent                print errors only (also --loglevel silent, --reporter silent);
                               --loglevel error drops the warnings
   --no-progress               no progress display (also --reporter append-only)
@@ -40,11 +45,13 @@ Flags:
                               project's own (preinstall ... prepare of the root and workspace projects)
   --registry URL              registry to download from (overrides .npmrc)
   --concurrency N             parallel downloads (default 16; also --network-concurrency)
+  --network-timeout MS        retry a download that stalls this long (default 30000; also npm's
+                              --fetch-timeout)
   --force                     reinstall even when node_modules is up to date; install required
-                              packages for another platform (npm ci's --force)
+                              packages for another platform (npm ci's and yarn's refusal is lifted)
   --no-verify-store-integrity link store files without checking them first (faster; an edited
                               store file is then spread instead of re-fetched)
-  -C, --dir DIR               the project directory (default: the current one; also --prefix)
+  -C, --dir DIR               the project directory (default: the current one; also --prefix, --cwd)
   --json                      print the summary as JSON`;
 
 const METHODS: RequestedMethod[] = ["auto", "clone", "hardlink", "copy"];
@@ -99,6 +106,8 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
       omit: { type: "string", multiple: true },
       include: { type: "string", multiple: true },
       "no-optional": { type: "boolean" },
+      "ignore-optional": { type: "boolean" },
+      "ignore-engines": { type: "boolean" },
       offline: { type: "boolean" },
       "allow-missing-integrity": { type: "boolean" },
       "frozen-lockfile": { type: "boolean" },
@@ -110,6 +119,8 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
       "strict-peer-dependencies": { type: "boolean" },
       "no-save": { type: "boolean" },
       "no-package-lock": { type: "boolean" },
+      "pure-lockfile": { type: "boolean" },
+      "non-interactive": { type: "boolean" },
       loglevel: { type: "string" },
       reporter: { type: "string" },
       silent: { type: "boolean", short: "s" },
@@ -122,10 +133,13 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
       registry: { type: "string" },
       concurrency: { type: "string" },
       "network-concurrency": { type: "string" },
+      "network-timeout": { type: "string" },
+      "fetch-timeout": { type: "string" },
       force: { type: "boolean" },
       "no-verify-store-integrity": { type: "boolean" },
       dir: { type: "string", short: "C" },
       prefix: { type: "string" },
+      cwd: { type: "string" },
       json: { type: "boolean" },
     },
     allowPositionals: true,
@@ -144,7 +158,12 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
   if (concurrency !== undefined && !(concurrency >= 1)) {
     throw new UsageError(`--concurrency must be a positive number`);
   }
-  const dir = values.dir ?? values.prefix;
+  const timeoutFlag = values["network-timeout"] ?? values["fetch-timeout"];
+  const networkTimeoutMs = timeoutFlag === undefined ? undefined : Number(timeoutFlag);
+  if (networkTimeoutMs !== undefined && !(networkTimeoutMs > 0)) {
+    throw new UsageError(`--network-timeout takes milliseconds, a positive number, not "${timeoutFlag}"`);
+  }
+  const dir = values.dir ?? values.prefix ?? values.cwd;
   // npm's --silent / --loglevel silent and pnpm's --reporter silent: errors only. --loglevel error: no warnings.
   const silent = values.silent || values.loglevel === "silent" || values.reporter === "silent";
   const warnings = !silent && values.loglevel !== "error";
@@ -187,7 +206,9 @@ export async function installCommand(ctx: CommandContext, argv: string[]): Promi
     ignoreScripts: values["ignore-scripts"],
     registry: values.registry,
     concurrency,
+    networkTimeoutMs,
     force: values.force,
+    ignoreEngines: values["ignore-engines"],
     verifyStoreIntegrity: !values["no-verify-store-integrity"],
     onProgress,
     // As npm prints them; on stderr, so --json output stays one document.
@@ -222,6 +243,7 @@ function omitted(
     omit?: string[];
     include?: string[];
     "no-optional"?: boolean;
+    "ignore-optional"?: boolean;
   },
   env: Record<string, string | undefined>,
 ): { omit: Set<string>; include: Set<string>; byNodeEnv: boolean } {
@@ -238,7 +260,7 @@ function omitted(
   if (values.prod || values.production) omit.add("dev");
   const byNodeEnv = !omit.has("dev") && env.NODE_ENV === "production";
   if (byNodeEnv) omit.add("dev");
-  if (values["no-optional"]) omit.add("optional");
+  if (values["no-optional"] || values["ignore-optional"]) omit.add("optional");
   const include = new Set(list("include"));
   for (const name of include) omit.delete(name);
   return { omit, include, byNodeEnv: byNodeEnv && omit.has("dev") };
