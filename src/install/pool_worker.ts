@@ -15,6 +15,9 @@ import { filesPassFastPath } from "../store/verifier.ts";
 import { type FileNaming, Materializer, MissingStoreFileError } from "./materialize.ts";
 import type { LinkJob, PoolReply, PoolRequest } from "./worker_pool.ts";
 import type { IngestResult, TarballError } from "../fetch/tar_ingest.ts";
+import { preferShortRuns } from "../runtime/jit.ts";
+
+preferShortRuns();
 
 const scope = globalThis as unknown as {
   onmessage: ((event: MessageEvent<PoolRequest>) => void) | null;
