@@ -375,7 +375,11 @@ function hoistDependencies(
  * order, the root's own dependencies' last. yarn overwrites as it goes, so the last link made wins; claims
  * here are first-wins, hence the reversed lists. A workspace's folder stands for its symlink.
  */
-export function planYarnBins(graph: Graph, selection: Selection): BinPlan[] {
+export function planYarnBins(
+  graph: Graph,
+  selection: Selection,
+  nohoist: Map<string, string> = new Map(),
+): BinPlan[] {
   const linked = (node: PackageNode) => node.resolution.kind === "directory" && !node.resolution.copy;
   const folderOf = (node: PackageNode) =>
     linked(node) ? (node.resolution as { path: string }).path : node.location!;
@@ -404,11 +408,17 @@ export function planYarnBins(graph: Graph, selection: Selection): BinPlan[] {
   );
   const first = new Map<string, string>();
   for (const id of ids) {
+    if (nohoist.has(id)) continue; // yarn links nohoist packages' commands at their parent only
     const location = graph.packages.get(id)!.location!;
     const name = location.slice(location.lastIndexOf("node_modules/") + "node_modules/".length);
     if (direct.has(id) || !first.has(name)) first.set(name, id);
   }
   const top = [...first.values()];
   const order = [...top.filter((id) => !direct.has(id)), ...top.filter((id) => direct.has(id))];
-  return [...order.reverse().map((id) => binOf("node_modules/.bin", id)), ...nested];
+  // A nohoist package's commands go into its parent's .bin, overwriting (so claiming first) what is there.
+  const parents = ids.flatMap((id) => {
+    const parent = nohoist.get(id);
+    return parent === undefined ? [] : [binOf(posix.join(parent, "node_modules", ".bin"), id)];
+  });
+  return [...order.reverse().map((id) => binOf("node_modules/.bin", id)), ...parents, ...nested];
 }

@@ -160,6 +160,8 @@ export async function restore(
   let graph: Graph;
   /** yarn: the packages downloaded before planning (so not "from the store"). */
   let prefetched: Set<string> | undefined;
+  /** yarn: packages `nohoist` keeps in a workspace -> the folder whose .bin gets their commands. */
+  let nohoist: Map<string, string> | undefined;
   if (yarn) {
     const laid = await layoutYarn(yarn, {
       projectDir,
@@ -173,6 +175,7 @@ export async function restore(
     });
     graph = laid.graph;
     prefetched = laid.downloaded;
+    nohoist = laid.nohoist;
     for (const [id, why] of laid.skipped) summary.skipped.push({ id, reason: why });
   } else graph = parsed!;
   graph.allowedScripts = await readAllowedScripts(projectDir);
@@ -224,7 +227,7 @@ export async function restore(
         : pnpmLayout,
     })
     : planHoisted(graph, selection);
-  if (yarn) plan.bins = planYarnBins(graph, selection);
+  if (yarn) plan.bins = planYarnBins(graph, selection, nohoist);
   // yarn 1 checked the manifests already, and knows no libc.
   const checksManifestPlatform = pnpmLayout?.checksManifestPlatform ?? !yarn;
 

@@ -32,6 +32,8 @@ export interface YarnInstall {
   skipped: Map<string, string>;
   /** "name@version" of the packages this step downloaded (the rest were in the store). */
   downloaded: Set<string>;
+  /** Packages kept in their workspace by `nohoist` -> the folder whose .bin gets their commands. */
+  nohoist: Map<string, string>;
 }
 
 /**
@@ -68,7 +70,11 @@ export async function layoutYarn(project: YarnProject, options: YarnLayoutOption
     }
     options.onStored?.();
   }));
-  const { graph, skipped, misfits } = hoistYarn(project, (ref) => facts.get(ref) ?? { peers: {} }, options);
+  const { graph, skipped, misfits, nohoist } = hoistYarn(
+    project,
+    (ref) => facts.get(ref) ?? { peers: {} },
+    options,
+  );
   const fetchError = [...misfits.keys()].find((id) => failed.has(id));
   if (fetchError) throw failed.get(fetchError);
   if (misfits.size > 0) {
@@ -80,7 +86,7 @@ export async function layoutYarn(project: YarnProject, options: YarnLayoutOption
       }; yarn stops here too. Pass ${flag} to install ${more.length > 0 ? "them" : "it"} anyway.`,
     );
   }
-  return { graph, skipped, downloaded };
+  return { graph, skipped, downloaded, nohoist };
 }
 
 /** What yarn reads from a package.json: peers, and whether it fits (os and cpu; yarn 1 knows no libc). */

@@ -30,6 +30,8 @@ export interface YarnRef {
   optional: Set<string>;
   /** A workspace package (symlinked from node_modules): its folder, relative to the project root. */
   workspace?: string;
+  /** A workspace's own `workspaces.nohoist` globs (see {@link nohoistOf}). */
+  nohoist?: string[];
 }
 
 /** A dependency of the root project or of a workspace, with the package.json field it is in. */
@@ -52,6 +54,8 @@ export interface YarnProject {
   workspaces: Map<string, YarnRef>;
   /** Each workspace's own dependencies (devDependencies included), by workspace folder. */
   workspaceDeps: Map<string, RootPattern[]>;
+  /** The root's `workspaces.nohoist` globs: packages matched stay in their workspace's node_modules. */
+  nohoist: string[];
 }
 
 /** A parsed lockfile entry. */
@@ -187,6 +191,7 @@ export function readYarnProject(text: string, file: string, projectDir: string):
       ].map((p) => p.pattern),
       optional: new Set(own.filter((p) => p.kind === "optionalDependencies").map((p) => p.pattern)),
       workspace: dir,
+      nohoist: nohoistOf(manifest),
     };
     workspaces.set(manifest.name, ref);
     workspaceDeps.set(dir, own);
@@ -199,6 +204,7 @@ export function readYarnProject(text: string, file: string, projectDir: string):
     root: patternsOf(rootManifest, byPattern),
     workspaces,
     workspaceDeps,
+    nohoist: nohoistOf(rootManifest),
   };
   // The aggregator's pattern for each workspace (yarn never locks workspaces; other ranges: refOf).
   for (const ws of workspaces.values()) byPattern.set(`${ws.name}@${ws.node.version}`, ws);
@@ -275,6 +281,12 @@ function readManifest(dir: string, file: string): Manifest {
 }
 
 /** Folders (relative, posix) matching the root's `workspaces` globs that hold a package.json. */
+/** `workspaces.nohoist` of a package.json; yarn ignores it (with a warning) unless the package is private. */
+function nohoistOf(manifest: Manifest): string[] {
+  const globs = (manifest.workspaces as { nohoist?: unknown } | undefined)?.nohoist;
+  return manifest.private && Array.isArray(globs) ? globs.map(String) : [];
+}
+
 function workspaceDirs(projectDir: string, root: Manifest): string[] {
   const ws = root.workspaces;
   const globs = Array.isArray(ws) ? ws : (ws as { packages?: unknown } | undefined)?.packages;

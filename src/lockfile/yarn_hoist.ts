@@ -9,11 +9,14 @@
  * several versions gets the most used one seeded at the top. The order and the peer rule are why the
  * layout needs the packages' package.json files, not only the lockfile.
  *
- * Left out: `nohoist` (yarn workspaces' opt-out) and `--focus`.
+ * Workspaces' `nohoist` globs (the root's and a private workspace's own, matched against the path of names
+ * a package was first reached by, as yarn's NohoistResolver does) keep a package below its workspace.
+ * Left out: `--focus`.
  *
  * @module
  */
 import type { Dependency, Graph, Importer, PackageNode } from "./graph.ts";
+import picomatch from "picomatch";
 import semver from "semver";
 import { resolveKey } from "./npm.ts";
 import { refOf, type RootPattern, splitPattern, type YarnProject, type YarnRef } from "./yarn.ts";
@@ -45,6 +48,11 @@ export interface YarnLayout {
   skipped: Map<string, string>;
   /** Required packages that do not fit (yarn stops): ref id -> why, and the flag that installs them. */
   misfits: Map<string, Misfit>;
+  /**
+   * Packages kept below their workspace by `nohoist` (location -> the folder whose .bin gets their commands,
+   * yarn's parent bin link); the root's .bin gets none of their commands.
+   */
+  nohoist: Map<string, string>;
 }
 
 /** A required package yarn refuses: why, and the flag that installs it anyway. */
@@ -61,9 +69,15 @@ interface Info {
   isDirectRequire: boolean;
   isRequired: boolean;
   isIncompatible: boolean;
+  /** yarn's NohoistResolver: the path of names it was first seeded under ("/_project_/ws/pkg"). */
+  originalParentPath: string;
+  nohoistList: string[];
+  isNohoist: boolean;
 }
 
 const AGGREGATOR = "workspace-aggregator";
+/** How nohoist paths name the workspace root (yarn's WS_ROOT_ALIAS). */
+const WS_ROOT_ALIAS = "_project_";
 
 /**
  * Compute yarn 1's layout. `facts(ref)` gives what the package's package.json says (see
@@ -128,6 +142,7 @@ class Hoister {
         deps,
         optional: new Set(of("optionalDependencies")),
         workspace: ".",
+        nohoist: project.nohoist,
       };
       this.patterns.push(`${AGGREGATOR}@1.0.0`);
     }
@@ -241,7 +256,7 @@ class Hoister {
 
   layout(): YarnLayout {
     this.seed(this.patterns);
-    return { graph: this.toGraph(), skipped: this.skipped, misfits: this.misfits };
+    return { ...this.toGraph(), skipped: this.skipped, misfits: this.misfits };
   }
 
   // --- yarn's PackageHoister, method by method ---
@@ -311,7 +326,18 @@ class Hoister {
     }
     const parts = [...parentParts, ref.name];
     const key = parts.join("#");
-    const info: Info = { key, parts, ref, isDirectRequire, isRequired, isIncompatible };
+    const info: Info = {
+      key,
+      parts,
+      ref,
+      isDirectRequire,
+      isRequired,
+      isIncompatible,
+      originalParentPath: "",
+      nohoistList: [],
+      isNohoist: false,
+    };
+    this.initNohoist(info, parent);
     this.tree.set(key, info);
     this.taintKey(key, info);
     const pushed = new Set<string>();
@@ -352,9 +378,11 @@ class Hoister {
 
   getNewParts(key: string, info: Info, parts: string[]): { parts: string[]; duplicate: boolean } {
     let stepUp = false;
+    // A nohoist package never rises above the top of its branch (its workspace).
+    const highest = info.isNohoist && info.parts.length > 1 ? 1 : 0;
     const stack: string[] = [];
     const name = parts.pop()!;
-    for (let i = parts.length - 1; i >= 0; i--) {
+    for (let i = parts.length - 1; i >= highest; i--) {
       const checkParts = [...parts.slice(0, i), name];
       const checkKey = checkParts.join("#");
       const existing = this.tree.get(checkKey);
@@ -369,7 +397,7 @@ class Hoister {
       if (taint && taint.ref !== info.ref) break;
     }
     const peers = this.peers(info.ref);
-    hoist: while (parts.length > 0) {
+    hoist: while (parts.length > highest) {
       // Never above a peer dependency.
       for (const peer of peers) {
         if (this.tree.has([...parts, peer].join("#"))) break hoist;
@@ -387,7 +415,7 @@ class Hoister {
     }
     parts.push(name);
     const isValidPosition = (p: string[]) => {
-      if (p.length <= 0) return false;
+      if (p.length <= highest) return false;
       const k = p.join("#");
       const existing = this.tree.get(k);
       if (existing && existing.ref === info.ref) return true;
@@ -416,6 +444,43 @@ class Hoister {
     info.key = newKey;
     info.parts = parts;
     this.tree.set(newKey, info);
+  }
+
+  // --- yarn's NohoistResolver ---
+
+  /** The nohoist globs that apply below `info` (its own and its parent's), and whether it matches one. */
+  initNohoist(info: Info, parent: Info | undefined): void {
+    let inherited: string[] = [];
+    if (parent) {
+      inherited = parent.nohoistList;
+      info.originalParentPath = this.originalPath(parent);
+    } else if (this.aggregator && info.ref !== this.aggregator) {
+      inherited = this.aggregator.nohoist!.map((glob) => nohoistPath(AGGREGATOR, glob));
+      info.originalParentPath = AGGREGATOR;
+    }
+    const own = (info.ref.nohoist ?? []).map((glob) => nohoistPath(this.originalPath(info), glob));
+    info.nohoistList = [...own, ...inherited];
+    info.isNohoist = !this.isTopPackage(info) && info.nohoistList.length > 0 &&
+      this.matcher(info.nohoistList)(this.originalPath(info));
+  }
+
+  originalPath(info: Info): string {
+    return nohoistPath(info.originalParentPath, info.ref.name);
+  }
+
+  /** Seeded at the top, or directly under the workspace aggregator. */
+  isTopPackage(info: Info): boolean {
+    const parents = info.parts.length - 1;
+    return parents <= 0 || (parents === 1 && !!this.aggregator && info.parts[0] === AGGREGATOR);
+  }
+
+  readonly #matchers = new Map<string, (path: string) => boolean>();
+  /** yarn matches with micromatch; picomatch is its engine. */
+  matcher(globs: string[]): (path: string) => boolean {
+    const key = globs.join("\0");
+    let match = this.#matchers.get(key);
+    if (!match) this.#matchers.set(key, match = picomatch(globs));
+    return match;
   }
 
   taintParents(info: Info, processParts: string[], start: number): void {
@@ -485,7 +550,13 @@ class Hoister {
     return nested("", parts);
   }
 
-  toGraph(): Graph {
+  /** The folder a tree entry is installed in: a workspace's own, else its location. */
+  folderOf(parts: string[]): string | undefined {
+    const info = this.tree.get(parts.join("#"));
+    return info?.ref.workspace ?? this.locationOf(parts);
+  }
+
+  toGraph(): { graph: Graph; nohoist: Map<string, string> } {
     const placed = new Map<string, { info: Info; location: string }>();
     for (const info of this.tree.values()) {
       if (!info.isRequired) continue;
@@ -546,7 +617,13 @@ class Hoister {
       importerOf(".", this.project.root),
       ...[...this.project.workspaceDeps].map(([dir, patterns]) => importerOf(dir, patterns)),
     ];
-    return {
+    // yarn links a nohoist package's commands into its parent's .bin (PackageLinker.getParentBinLoc).
+    const nohoist = new Map<string, string>();
+    for (const { info, location } of placed.values()) {
+      const parent = info.isNohoist ? this.folderOf(info.parts.slice(0, -1)) : undefined;
+      if (parent !== undefined) nohoist.set(location, parent);
+    }
+    const graph: Graph = {
       source: "yarn.lock",
       layout: "hoisted",
       importers,
@@ -554,12 +631,19 @@ class Hoister {
       allowedScripts: [],
       file: this.project.file,
     };
+    return { graph, nohoist };
   }
 }
 
 /** The folder of packages `names`, each in the previous one's node_modules, under `folder` ("" = the root). */
 function nested(folder: string, names: string[]): string {
   return [folder, ...names.map((n) => `node_modules/${n}`)].filter((p) => p !== "").join("/");
+}
+
+/** yarn's NohoistResolver._makePath: names joined by "/", the aggregator as `_project_`, from the root. */
+function nohoistPath(...names: string[]): string {
+  const joined = names.map((n) => (n === AGGREGATOR ? WS_ROOT_ALIAS : n)).join("/");
+  return joined.startsWith("/") ? joined : `/${joined}`;
 }
 
 /** yarn's peer check: `*`, or the version satisfies the range, prereleases included. */

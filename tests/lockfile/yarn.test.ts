@@ -9,6 +9,9 @@ import { test } from "node:test";
 import { readYarnProject, splitPattern } from "../../src/lockfile/yarn.ts";
 import { hoistYarn, type YarnFacts } from "../../src/lockfile/yarn_hoist.ts";
 import { LockfileError } from "../../src/lockfile/errors.ts";
+import { currentPlatform } from "../../src/lockfile/platform.ts";
+import { selectPackages } from "../../src/lockfile/select.ts";
+import { planYarnBins } from "../../src/install/plan.ts";
 import { tempDir } from "../support/store.ts";
 
 /** One lockfile entry: `deps` as name -> range, locked to version `range` (ranges here are exact). */
@@ -199,6 +202,66 @@ test("workspaces are linked from node_modules; what cannot be hoisted stays in t
     "packages/b/node_modules/debug": "4.0.0",
   });
   assert.deepEqual(graph.importers.map((i) => i.path), [".", "packages/a", "packages/b"]);
+});
+
+test("nohoist (the root's and a workspace's own) keeps packages in their workspace, and out of the root .bin", () => {
+  const p = project(
+    {
+      name: "root",
+      private: true,
+      workspaces: { packages: ["packages/*"], nohoist: ["**/chalk", "**/chalk/**", "a/semver"] },
+    },
+    [
+      { name: "chalk", version: "4.0.0", deps: { "ansi-styles": "4.0.0" } },
+      { name: "ansi-styles", version: "4.0.0" },
+      { name: "semver", version: "7.0.0" },
+      { name: "mkdirp", version: "1.0.0" },
+    ],
+    {
+      "packages/a/package.json": {
+        name: "a",
+        version: "1.0.0",
+        dependencies: { chalk: "4.0.0", semver: "7.0.0" },
+      },
+      // A workspace's own nohoist counts only when it is private, as in yarn.
+      "packages/b/package.json": {
+        name: "b",
+        version: "1.0.0",
+        private: true,
+        workspaces: { nohoist: ["mkdirp"] },
+        dependencies: { chalk: "4.0.0", semver: "7.0.0", mkdirp: "1.0.0" },
+      },
+    },
+  );
+  const { graph, nohoist } = hoistYarn(p.read(), noFacts);
+  assert.deepEqual(placed(graph), {
+    "node_modules/a": "1.0.0",
+    "node_modules/b": "1.0.0",
+    "node_modules/semver": "7.0.0",
+    "packages/a/node_modules/chalk": "4.0.0",
+    "packages/a/node_modules/ansi-styles": "4.0.0",
+    "packages/a/node_modules/semver": "7.0.0",
+    "packages/b/node_modules/chalk": "4.0.0",
+    "packages/b/node_modules/ansi-styles": "4.0.0",
+    "packages/b/node_modules/mkdirp": "1.0.0",
+  });
+  assert.equal(nohoist.get("packages/b/node_modules/mkdirp"), "packages/b");
+  assert.equal(nohoist.get("packages/a/node_modules/ansi-styles"), "packages/a");
+  assert.equal(nohoist.has("node_modules/semver"), false);
+  // Their commands: linked in the parent's .bin, ahead of what is there (yarn overwrites), not at the root.
+  const selection = selectPackages(graph, { prod: false, platform: currentPlatform() });
+  const planned = planYarnBins(graph, selection, nohoist);
+  const mkdirp = planned.filter((b) => b.id === "packages/b/node_modules/mkdirp").map((b) => b.binDir);
+  assert.deepEqual(mkdirp, ["packages/b/node_modules/.bin", "packages/b/node_modules/.bin"]);
+  const inB = planned.filter((b) => b.binDir === "packages/b/node_modules/.bin");
+  assert.ok(nohoist.has(inB[0].id!), "the parent links come first");
+  // Without the root's private flag, yarn ignores nohoist: everything rises to the top.
+  const open = project(
+    { name: "root", workspaces: { packages: ["packages/*"], nohoist: ["**/chalk"] } },
+    [{ name: "chalk", version: "4.0.0" }],
+    { "packages/a/package.json": { name: "a", version: "1.0.0", dependencies: { chalk: "4.0.0" } } },
+  );
+  assert.equal(placed(hoistYarn(open.read(), noFacts).graph)["node_modules/chalk"], "4.0.0");
 });
 
 test("errors name the problem: yarn 2+ lockfiles, a dependency the lockfile lacks, merge conflicts", () => {
