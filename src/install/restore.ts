@@ -227,7 +227,14 @@ export async function restore(
         : pnpmLayout,
     })
     : planHoisted(graph, selection);
-  if (yarn) plan.bins = planYarnBins(graph, selection, nohoist);
+  if (yarn) {
+    plan.bins = planYarnBins(graph, selection, nohoist);
+    // yarn makes the parent's .bin of every nohoist package, commands or not.
+    const parentBins = [...new Set(nohoist?.values())].map((folder) =>
+      path.join(folder, "node_modules", ".bin")
+    );
+    plan.dirs = [...plan.dirs ?? [], ...parentBins];
+  }
   // yarn 1 checked the manifests already, and knows no libc.
   const checksManifestPlatform = pnpmLayout?.checksManifestPlatform ?? !yarn;
 

@@ -255,6 +255,23 @@ test("nohoist (the root's and a workspace's own) keeps packages in their workspa
   assert.deepEqual(mkdirp, ["packages/b/node_modules/.bin", "packages/b/node_modules/.bin"]);
   const inB = planned.filter((b) => b.binDir === "packages/b/node_modules/.bin");
   assert.ok(nohoist.has(inB[0].id!), "the parent links come first");
+  // A workspace kept inside another ("b/**" keeps a in b's folder): its dependencies are placed around
+  // that link and installed, as yarn does.
+  const nested = project(
+    { name: "root", private: true, workspaces: { packages: ["packages/*"], nohoist: ["b/**"] } },
+    [{ name: "ms", version: "2.0.0" }],
+    {
+      "packages/a/package.json": { name: "a", version: "1.0.0", dependencies: { ms: "2.0.0" } },
+      "packages/b/package.json": { name: "b", version: "1.0.0", dependencies: { a: "1.0.0" } },
+    },
+  );
+  const inner = hoistYarn(nested.read(), noFacts).graph;
+  assert.equal(inner.packages.get("packages/b/node_modules/a")?.resolution.kind, "directory");
+  assert.ok(
+    selectPackages(inner, { prod: false, platform: currentPlatform() }).install.has(
+      "packages/b/node_modules/ms",
+    ),
+  );
   // Without the root's private flag, yarn ignores nohoist: everything rises to the top.
   const open = project(
     { name: "root", workspaces: { packages: ["packages/*"], nohoist: ["**/chalk"] } },
