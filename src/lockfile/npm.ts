@@ -225,6 +225,9 @@ function resolution(key: string, entry: NpmEntry): Resolution {
   return lockedResolution(entry.name ?? nameFromKey(key), entry.version ?? "", resolved, integrity);
 }
 
+/** A `resolved` value that names a git repository (a commit after `#`), not a tarball. */
+export const GIT_RESOLVED: RegExp = /^(git\+|git:|github:|gitlab:|bitbucket:)/;
+
 /**
  * Where a package a lockfile resolved to `resolved` comes from: a git commit, a registry or other tarball
  * URL, or a local tarball (relative to the project root).
@@ -241,7 +244,7 @@ export function lockedResolution(
   integrity?: string,
 ): Resolution {
   const withIntegrity = integrity ? { integrity } : {};
-  if (/^(git\+|git:|github:|gitlab:|bitbucket:)/.test(resolved)) {
+  if (GIT_RESOLVED.test(resolved)) {
     const hash = resolved.indexOf("#");
     return hash < 0 ? { kind: "git", repo: resolved } : {
       kind: "git",

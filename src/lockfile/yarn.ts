@@ -14,7 +14,7 @@ import path from "node:path";
 import * as yarnLockfile from "@yarnpkg/lockfile";
 import { LockfileError } from "./errors.ts";
 import type { PackageNode, Resolution } from "./graph.ts";
-import { lockedResolution } from "./npm.ts";
+import { GIT_RESOLVED, lockedResolution } from "./npm.ts";
 
 /** One package the lockfile pins (yarn's package reference): one folder per place the layout puts it. */
 export interface YarnRef {
@@ -280,13 +280,13 @@ function readManifest(dir: string, file: string): Manifest {
   }
 }
 
-/** Folders (relative, posix) matching the root's `workspaces` globs that hold a package.json. */
 /** `workspaces.nohoist` of a package.json; yarn ignores it (with a warning) unless the package is private. */
 function nohoistOf(manifest: Manifest): string[] {
   const globs = (manifest.workspaces as { nohoist?: unknown } | undefined)?.nohoist;
   return manifest.private && Array.isArray(globs) ? globs.map(String) : [];
 }
 
+/** Folders (relative, posix) matching the root's `workspaces` globs that hold a package.json. */
 function workspaceDirs(projectDir: string, root: Manifest): string[] {
   const ws = root.workspaces;
   const globs = Array.isArray(ws) ? ws : (ws as { packages?: unknown } | undefined)?.packages;
@@ -345,9 +345,7 @@ function resolutionOf(
     if (folder !== range || isPath(range)) return { kind: "directory", path: folder, copy: true };
     throw new LockfileError(file, `entry "${pattern}" has no "resolved" URL. Run \`yarn install\`.`);
   }
-  if (/^(git\+|git:|github:|gitlab:|bitbucket:)/.test(resolved)) {
-    return lockedResolution(name, entry.version ?? "", resolved, integrity);
-  }
+  if (GIT_RESOLVED.test(resolved)) return lockedResolution(name, entry.version ?? "", resolved, integrity);
   const hash = resolved.indexOf("#");
   const url = hash < 0 ? resolved : resolved.slice(0, hash);
   const sha1 = hash < 0 ? undefined : resolved.slice(hash + 1);

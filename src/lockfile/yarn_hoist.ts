@@ -158,11 +158,14 @@ class Hoister {
       const { misfit, engine } = facts(ref);
       const why = misfit ?? engine;
       if (why === undefined) continue;
-      if (this.optional.has(ref)) this.skipped.set(ref.id, why);
-      else if (misfit !== undefined && !options.force) {
+      // yarn checks every package's engines.node too (--ignore-engines turns that off: `engine` is unset).
+      if (this.optional.has(ref)) {
+        this.skipped.set(ref.id, why);
+      } else if (misfit !== undefined && !options.force) {
         this.misfits.set(ref.id, { why: misfit, flag: "--force" });
-      } // yarn checks every package's engines.node (--ignore-engines turns that off: `engine` is unset).
-      else if (engine !== undefined) this.misfits.set(ref.id, { why: engine, flag: "--ignore-engines" });
+      } else if (engine !== undefined) {
+        this.misfits.set(ref.id, { why: engine, flag: "--ignore-engines" });
+      }
     }
   }
 
@@ -448,14 +451,22 @@ class Hoister {
 
   // --- yarn's NohoistResolver ---
 
+  /** Whether the root or any workspace sets nohoist globs: else there is nothing to match. */
+  get usesNohoist(): boolean {
+    return this.#usesNohoist ??= this.project.nohoist.length > 0 ||
+      [...this.project.workspaces.values()].some((ws) => (ws.nohoist?.length ?? 0) > 0);
+  }
+  #usesNohoist: boolean | undefined;
+
   /** The nohoist globs that apply below `info` (its own and its parent's), and whether it matches one. */
   initNohoist(info: Info, parent: Info | undefined): void {
+    if (!this.usesNohoist) return;
     let inherited: string[] = [];
     if (parent) {
       inherited = parent.nohoistList;
       info.originalParentPath = this.originalPath(parent);
     } else if (this.aggregator && info.ref !== this.aggregator) {
-      inherited = this.aggregator.nohoist!.map((glob) => nohoistPath(AGGREGATOR, glob));
+      inherited = this.project.nohoist.map((glob) => nohoistPath(AGGREGATOR, glob));
       info.originalParentPath = AGGREGATOR;
     }
     const own = (info.ref.nohoist ?? []).map((glob) => nohoistPath(this.originalPath(info), glob));
