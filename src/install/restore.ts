@@ -19,7 +19,7 @@ import { scriptsAllowed } from "../lockfile/scripts.ts";
 import { addExcludedLinks, assertLockfileComplete, assertLockfileInSync } from "../lockfile/manifest_sync.ts";
 import { LockfileError } from "../lockfile/errors.ts";
 import { currentPlatform, platformMismatch, withSupportedArchitectures } from "../lockfile/platform.ts";
-import { selectPackages } from "../lockfile/select.ts";
+import { selectAll, selectPackages } from "../lockfile/select.ts";
 import { chooseImporter, copyImporter } from "../link/mod.ts";
 import type { PackageManifest, PackageRecord } from "../store/index_db.ts";
 import { pidAlive } from "../store/leases.ts";
@@ -180,7 +180,7 @@ export async function restore(
   } else graph = parsed!;
   graph.allowedScripts = await readAllowedScripts(projectDir);
   summary.layout = graph.layout;
-  const selection = selectPackages(graph, {
+  const selection = yarn ? selectAll(graph) : selectPackages(graph, {
     prod: !!options.prod,
     omitOptional: options.omitOptional,
     legacyPeerDeps: options.legacyPeerDeps,

@@ -62,6 +62,26 @@ export interface Selection {
 }
 
 /**
+ * Every package and importer of a graph whose layout already is the install: yarn 1's, whose hoister placed
+ * only what gets installed (dev, optional and platform choices made), including copies Node's lookup never
+ * reaches (a package nohoist keeps in a workspace while its other copy rose to the root: yarn installs both).
+ *
+ * @example
+ * ```ts ignore
+ * const selection = selectAll(hoistYarn(project, facts).graph);
+ * ```
+ */
+export function selectAll(graph: Graph): Selection {
+  return {
+    install: new Set(graph.packages.keys()),
+    importers: new Set(graph.importers.map((i) => i.path)),
+    skipped: new Map(),
+    platformMismatch: new Map(),
+    walk: {},
+  };
+}
+
+/**
  * Choose the packages to install by walking edges from the importers (not by trusting flags).
  *
  * @example

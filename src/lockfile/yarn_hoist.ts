@@ -599,12 +599,15 @@ class Hoister {
     for (const { info, location } of placed.values()) {
       const { ref } = info;
       const node: PackageNode = { ...ref.node, id: location, location, dependencies: [] };
+      // A workspace is a link: its dependencies are its importer's edges, from its own folder.
       if (ref.workspace !== undefined) node.resolution = { kind: "directory", path: ref.workspace };
-      // A workspace's own dependencies are placed in its folder (its importer's edges), except for a
-      // workspace nohoist keeps inside another: yarn places them around that link, and installs them.
-      if (ref.workspace === undefined || info.parts.length > 1) {
-        node.dependencies = edgesFrom(location, this.depsOf(ref), ref.optional, undefined, ref.deps.length);
-      }
+      else {node.dependencies = edgesFrom(
+          location,
+          this.depsOf(ref),
+          ref.optional,
+          undefined,
+          ref.deps.length,
+        );}
       packages.set(location, node);
     }
     const importerOf = (dir: string, patterns: RootPattern[]): Importer => {

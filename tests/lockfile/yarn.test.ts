@@ -10,7 +10,7 @@ import { readYarnProject, splitPattern } from "../../src/lockfile/yarn.ts";
 import { hoistYarn, type YarnFacts } from "../../src/lockfile/yarn_hoist.ts";
 import { LockfileError } from "../../src/lockfile/errors.ts";
 import { currentPlatform } from "../../src/lockfile/platform.ts";
-import { selectPackages } from "../../src/lockfile/select.ts";
+import { selectAll, selectPackages } from "../../src/lockfile/select.ts";
 import { planYarnBins } from "../../src/install/plan.ts";
 import { tempDir } from "../support/store.ts";
 
@@ -256,7 +256,7 @@ test("nohoist (the root's and a workspace's own) keeps packages in their workspa
   const inB = planned.filter((b) => b.binDir === "packages/b/node_modules/.bin");
   assert.ok(nohoist.has(inB[0].id!), "the parent links come first");
   // A workspace kept inside another ("b/**" keeps a in b's folder): its dependencies are placed around
-  // that link and installed, as yarn does.
+  // that link, as yarn places them (and installs them: restore selects every placed package of a yarn graph).
   const nested = project(
     { name: "root", private: true, workspaces: { packages: ["packages/*"], nohoist: ["b/**"] } },
     [{ name: "ms", version: "2.0.0" }],
@@ -267,11 +267,33 @@ test("nohoist (the root's and a workspace's own) keeps packages in their workspa
   );
   const inner = hoistYarn(nested.read(), noFacts).graph;
   assert.equal(inner.packages.get("packages/b/node_modules/a")?.resolution.kind, "directory");
-  assert.ok(
-    selectPackages(inner, { prod: false, platform: currentPlatform() }).install.has(
-      "packages/b/node_modules/ms",
-    ),
+  assert.equal(placed(inner)["packages/b/node_modules/ms"], "2.0.0");
+  assert.ok(selectAll(inner).install.has("packages/b/node_modules/ms"));
+
+  // React Native's shape: mobile's own react rises to the root; react-native (nohoisted) gets react as its
+  // peer, and that copy stays in mobile's folder. yarn installs both, though Node never reaches the first.
+  const rn = project(
+    { name: "root", private: true, workspaces: { packages: ["packages/*"], nohoist: ["**/rn", "**/rn/**"] } },
+    [{ name: "react", version: "1.0.0" }, { name: "rn", version: "1.0.0" }],
+    {
+      "packages/mobile/package.json": {
+        name: "mobile",
+        version: "1.0.0",
+        dependencies: { react: "1.0.0", rn: "1.0.0" },
+      },
+    },
   );
+  const rnFacts = (ref: { name: string }): YarnFacts => ({ peers: ref.name === "rn" ? { react: "*" } : {} });
+  const both = hoistYarn(rn.read(), rnFacts).graph;
+  assert.deepEqual(placed(both), {
+    "node_modules/mobile": "1.0.0",
+    "node_modules/react": "1.0.0",
+    "packages/mobile/node_modules/rn": "1.0.0",
+    "packages/mobile/node_modules/react": "1.0.0",
+  });
+  const reachable = selectPackages(both, { prod: false, platform: currentPlatform() }).install;
+  assert.equal(reachable.has("node_modules/react"), false, "no lookup reaches the root copy");
+  assert.ok(selectAll(both).install.has("node_modules/react"));
   // Without the root's private flag, yarn ignores nohoist: everything rises to the top.
   const open = project(
     { name: "root", workspaces: { packages: ["packages/*"], nohoist: ["**/chalk"] } },
