@@ -21,6 +21,7 @@ import type { PackageRecord, StoreIndex } from "../store/index_db.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { ProjectRegistry } from "../store/projects.ts";
 import { FAST_PATH_WINDOW_MS } from "../store/verifier.ts";
+import { managerOf } from "../lockfile/locate.ts";
 import { type FileNaming, placedName, shadowedUnderNpm } from "./materialize.ts";
 
 /**
@@ -125,8 +126,7 @@ export function projectStatus(deps: StatusDeps, projectDir: string): StatusRepor
   };
   if (!project) return report;
   const installedAt = project.lastUsed;
-  const naming: FileNaming =
-    project.lockfile === "package-lock.json" || project.lockfile === "npm-shrinkwrap.json" ? "npm" : "packed";
+  const naming: FileNaming = managerOf(project.lockfile) === "npm" ? "npm" : "packed";
   const dirs = Object.keys(project.packages).sort();
   for (const dir of dirs) {
     const key = project.packages[dir];

@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Dependency, Graph, Importer, PackageNode } from "../lockfile/graph.ts";
+import { nameFromKey } from "../lockfile/npm.ts";
 import { pnpmDirName } from "../lockfile/pnpm.ts";
 import type { Selection } from "../lockfile/select.ts";
 import { followsEdge } from "../lockfile/walk.ts";
@@ -409,8 +410,7 @@ export function planYarnBins(
   const first = new Map<string, string>();
   for (const id of ids) {
     if (nohoist.has(id)) continue; // yarn links nohoist packages' commands at their parent only
-    const location = graph.packages.get(id)!.location!;
-    const name = location.slice(location.lastIndexOf("node_modules/") + "node_modules/".length);
+    const name = nameFromKey(graph.packages.get(id)!.location!);
     if (direct.has(id) || !first.has(name)) first.set(name, id);
   }
   const top = [...first.values()];

@@ -14,6 +14,7 @@ import { loadNpmConfig } from "../fetch/npmrc.ts";
 import { RegistryClient } from "../fetch/registry.ts";
 import type { Graph, PackageNode } from "../lockfile/graph.ts";
 import { readYarnProject } from "../lockfile/yarn.ts";
+import { nameFromKey } from "../lockfile/npm.ts";
 import { parseLockfile, readAllowedScripts } from "../lockfile/mod.ts";
 import { scriptsAllowed } from "../lockfile/scripts.ts";
 import { addExcludedLinks, assertLockfileComplete, assertLockfileInSync } from "../lockfile/manifest_sync.ts";
@@ -564,7 +565,7 @@ export async function restore(
         binsOf(
           record.manifest,
           expandsBinDir ? () => record.files : undefined,
-          graph.source === "bun.lock" ? aliasOf(bin.pkgDir) : undefined,
+          graph.source === "bun.lock" ? nameFromKey(bin.pkgDir) : undefined,
         ),
         record,
       )
@@ -685,11 +686,6 @@ function readBinsFromDisk(dir: string, expandsBinDir: boolean, keepMissing: bool
 function existingBins(bins: BinMap, record: PackageRecord): BinMap {
   for (const [name, target] of Object.entries(bins)) if (!hasFile(record, target)) delete bins[name];
   return bins;
-}
-
-/** The folder name a package is installed under: "@s/a" for node_modules/x/node_modules/@s/a. */
-function aliasOf(pkgDir: string): string {
-  return pkgDir.slice(pkgDir.lastIndexOf("node_modules/") + "node_modules/".length);
 }
 
 /** Make the project's own command file `file` executable, with an LF `#!` line (npm's and pnpm's fixBin). */

@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
+import { managerOf } from "../lockfile/locate.ts";
 import type { PinnedManager } from "./package_manager.ts";
 
 /** The install-time scripts npm runs for a dependency, in order. */
@@ -160,13 +161,7 @@ export async function runScripts(jobs: ScriptJob[], options: RunScriptsOptions =
  * ```
  */
 export function scriptUserAgent(lockfile: string, pinned?: PinnedManager): string {
-  const manager = lockfile === "pnpm-lock.yaml"
-    ? "pnpm"
-    : lockfile === "bun.lock"
-    ? "bun"
-    : lockfile === "yarn.lock"
-    ? "yarn"
-    : "npm";
+  const manager = managerOf(lockfile);
   const version = pinned?.name === manager ? pinned.version : "0.0.0";
   return `${manager}/${version} node/${process.version} ${process.platform} ${process.arch} silo`;
 }

@@ -17,6 +17,28 @@ export const LOCKFILE_NAMES = [
   "yarn.lock",
 ] as const;
 
+/** The package manager that writes each lockfile. */
+const MANAGERS: Record<(typeof LOCKFILE_NAMES)[number], "npm" | "pnpm" | "bun" | "yarn"> = {
+  "npm-shrinkwrap.json": "npm",
+  "package-lock.json": "npm",
+  "pnpm-lock.yaml": "pnpm",
+  "bun.lock": "bun",
+  "yarn.lock": "yarn",
+};
+
+/**
+ * The package manager whose lockfile `lockfile` (a file name) is; npm for a name silo does not know.
+ *
+ * @example
+ * ```ts
+ * import { managerOf } from "./locate.ts";
+ * managerOf("yarn.lock"); // "yarn"
+ * ```
+ */
+export function managerOf(lockfile: string): "npm" | "pnpm" | "bun" | "yarn" {
+  return MANAGERS[lockfile as keyof typeof MANAGERS] ?? "npm";
+}
+
 /** bun's binary lockfile, which silo does not read: named in the error instead of "none". */
 const BUN_LOCKB = "bun.lockb";
 

@@ -12,6 +12,7 @@ import semver from "semver";
 import { parse as parseYaml } from "yaml";
 import { LockfileError } from "./errors.ts";
 import { readJsonObject } from "./json.ts";
+import { managerOf } from "./locate.ts";
 import type { Graph, Importer } from "./graph.ts";
 
 /** One dependency on which package.json and the lockfile disagree. */
@@ -208,19 +209,12 @@ export function assertLockfileComplete(graph: Graph, lockfile: string): void {
   );
 }
 
-/** The command of each lockfile's package manager that rewrites it from package.json. */
-const FIX_COMMANDS: Record<Graph["source"], string> = {
-  "package-lock.json": "npm install",
-  "pnpm-lock.yaml": "pnpm install",
-  "bun.lock": "bun install",
-  "yarn.lock": "yarn install",
-};
-
 /** The message for problems of a lockfile: the first ten, and the package manager command that fixes it. */
 function lockfileProblems(what: string, problems: string[], graph: Graph, action: string): string {
   const shown = problems.slice(0, 10).map((p) => `  ${p}`).join("\n");
   const more = problems.length > 10 ? `\n  ... and ${problems.length - 10} more` : "";
-  const fix = FIX_COMMANDS[graph.source];
+  // The lockfile's package manager rewrites it from package.json.
+  const fix = `${managerOf(graph.source)} install`;
   return `${what}:\n${shown}${more}\n` +
     `Run \`${fix}\` to ${action} (silo never changes it), then run silo install again.`;
 }

@@ -209,3 +209,17 @@ export function addFileFolder(
   });
   editJson(path.join(projectDir, "package.json"), (pkg) => void (pkg.dependencies[name] = `file:${dir}`));
 }
+
+/**
+ * Turn the npm project at `projectDir` into one of another package manager: its package-lock.json goes,
+ * and `files` (project-relative path -> text, or an object written as JSON) are written.
+ */
+export function replaceLockfile(projectDir: string, files: Record<string, string | object>): void {
+  fs.rmSync(path.join(projectDir, "package-lock.json"));
+  for (const [rel, content] of Object.entries(files)) {
+    fs.writeFileSync(
+      path.join(projectDir, rel),
+      typeof content === "string" ? content : JSON.stringify(content),
+    );
+  }
+}

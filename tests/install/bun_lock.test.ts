@@ -11,7 +11,7 @@ import { install } from "../../src/install/install.ts";
 import { assertBunHoisted, bunLinker } from "../../src/install/bun_settings.ts";
 import { nativeBinRedirect } from "../../src/install/bun_native_bins.ts";
 import { parseBunLockfile } from "../../src/lockfile/bun.ts";
-import { makeProject, type PkgSpec, tarballOf } from "./_support.ts";
+import { makeProject, type PkgSpec, replaceLockfile, tarballOf } from "./_support.ts";
 import { sri } from "../support/tarball.ts";
 import { tempDir } from "../support/store.ts";
 
@@ -63,16 +63,14 @@ async function bunLockOf(specs: PkgSpec[]): Promise<string> {
 test("a bun.lock installs bun's hoisted tree: nested versions, a folder's own dependency's command, platform skips", async () => {
   const p = await makeProject(SPECS);
   try {
-    fs.rmSync(path.join(p.projectDir, "package-lock.json"));
-    fs.writeFileSync(path.join(p.projectDir, "bun.lock"), await bunLockOf(SPECS));
-    fs.writeFileSync(
-      path.join(p.projectDir, "package.json"),
-      JSON.stringify({
+    replaceLockfile(p.projectDir, {
+      "bun.lock": await bunLockOf(SPECS),
+      "package.json": {
         name: "app",
         dependencies: { dep: "2.0.0", lib: "1.0.0" },
         devDependencies: { devtool: "1.0.0" },
-      }),
-    );
+      },
+    });
     const nm = (...rest: string[]) => path.join(p.projectDir, "node_modules", ...rest);
     const summary = await install(p.c, { projectDir: p.projectDir, client: p.client, prod: true });
     assert.equal(summary.lockfile, "bun.lock");

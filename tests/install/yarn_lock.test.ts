@@ -9,7 +9,7 @@ import path from "node:path";
 import process from "node:process";
 import { test } from "node:test";
 import { install } from "../../src/install/install.ts";
-import { makeProject, type PkgSpec, tarballOf } from "./_support.ts";
+import { makeProject, type PkgSpec, replaceLockfile, tarballOf } from "./_support.ts";
 import { sri } from "../support/tarball.ts";
 
 const other = process.platform === "win32" ? "linux" : "win32";
@@ -55,16 +55,14 @@ async function yarnLockOf(url: string): Promise<string> {
 test("a yarn.lock installs yarn 1's layout: peers hold a package back, nested .bin folders, platform skips", async () => {
   const p = await makeProject(SPECS);
   try {
-    fs.rmSync(path.join(p.projectDir, "package-lock.json"));
-    fs.writeFileSync(path.join(p.projectDir, "yarn.lock"), await yarnLockOf(p.server.url));
-    fs.writeFileSync(
-      path.join(p.projectDir, "package.json"),
-      JSON.stringify({
+    replaceLockfile(p.projectDir, {
+      "yarn.lock": await yarnLockOf(p.server.url),
+      "package.json": {
         name: "app",
         dependencies: { react: "18.0.0", lib: "1.0.0" },
         optionalDependencies: { native: "1.0.0" },
-      }),
-    );
+      },
+    });
     const nm = (...rest: string[]) => path.join(p.projectDir, "node_modules", ...rest);
     const summary = await install(p.c, { projectDir: p.projectDir, client: p.client });
     assert.equal(summary.lockfile, "yarn.lock");
@@ -95,18 +93,14 @@ test("a yarn.lock installs yarn 1's layout: peers hold a package back, nested .b
 async function oneDependency(manifest: Record<string, unknown>) {
   const specs: PkgSpec[] = [{ name: "native", files: { "index.js": "x" }, manifest }];
   const p = await makeProject(specs);
-  fs.rmSync(path.join(p.projectDir, "package-lock.json"));
   const tgz = await tarballOf(specs[0]);
-  fs.writeFileSync(
-    path.join(p.projectDir, "yarn.lock"),
-    `native@1.0.0:\n  version "1.0.0"\n  resolved "${p.server.url}native/-/native-1.0.0.tgz"\n  integrity ${
-      sri(tgz)
-    }\n`,
-  );
-  fs.writeFileSync(
-    path.join(p.projectDir, "package.json"),
-    JSON.stringify({ name: "app", dependencies: { native: "1.0.0" } }),
-  );
+  replaceLockfile(p.projectDir, {
+    "yarn.lock":
+      `native@1.0.0:\n  version "1.0.0"\n  resolved "${p.server.url}native/-/native-1.0.0.tgz"\n  integrity ${
+        sri(tgz)
+      }\n`,
+    "package.json": { name: "app", dependencies: { native: "1.0.0" } },
+  });
   return p;
 }
 
@@ -148,7 +142,6 @@ test("a yarn.lock's local folders: a bare path or file: is copied, link: is syml
   const p = await makeProject(specs);
   try {
     const dir = (...rest: string[]) => path.join(p.projectDir, ...rest);
-    fs.rmSync(dir("package-lock.json"));
     for (const name of ["copied", "linked"]) {
       fs.mkdirSync(dir("vendor", name), { recursive: true });
       fs.writeFileSync(dir("vendor", name, "package.json"), JSON.stringify({ name, version: "0.0.0" }));
@@ -158,25 +151,21 @@ test("a yarn.lock's local folders: a bare path or file: is copied, link: is syml
     fs.writeFileSync(dir("vendor", "packed-1.0.0.tgz"), tgz);
     const sha1 = crypto.createHash("sha1").update(tgz).digest("hex");
     // As yarn 1 writes them: no `resolved` for folders, the sha1 after a local tarball's path.
-    fs.writeFileSync(
-      dir("yarn.lock"),
-      [
+    replaceLockfile(p.projectDir, {
+      "yarn.lock": [
         `"copied@./vendor/copied":\n  version "0.0.0"`,
         `"linked@link:./vendor/linked":\n  version "0.0.0"`,
         `"packed@file:./vendor/packed-1.0.0.tgz":\n  version "1.0.0"\n  resolved "file:./vendor/packed-1.0.0.tgz#${sha1}"`,
       ].join("\n\n") + "\n",
-    );
-    fs.writeFileSync(
-      dir("package.json"),
-      JSON.stringify({
+      "package.json": {
         name: "app",
         dependencies: {
           copied: "./vendor/copied",
           linked: "link:./vendor/linked",
           packed: "file:./vendor/packed-1.0.0.tgz",
         },
-      }),
-    );
+      },
+    });
     await install(p.c, { projectDir: p.projectDir, client: p.client });
     const nm = (...rest: string[]) => dir("node_modules", ...rest);
     assert.equal(fs.lstatSync(nm("copied")).isDirectory(), true);
