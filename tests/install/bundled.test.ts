@@ -5,7 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { install } from "../../src/install/install.ts";
 import { sri } from "../support/tarball.ts";
-import { makeProject, type PkgSpec, tarballOf } from "./_support.ts";
+import { makeProject, type PkgSpec, replaceLockfile, tarballOf } from "./_support.ts";
 
 const bundler = {
   name: "bundler",
@@ -28,14 +28,9 @@ const bundler = {
 
 async function bundlerProject(bundled: string, spec: PkgSpec = bundler) {
   const p = await makeProject([spec]);
-  fs.rmSync(path.join(p.projectDir, "package-lock.json"));
-  fs.writeFileSync(
-    path.join(p.projectDir, "package.json"),
-    JSON.stringify({ dependencies: { bundler: "1.0.0" } }),
-  );
-  fs.writeFileSync(
-    path.join(p.projectDir, "pnpm-lock.yaml"),
-    `lockfileVersion: '9.0'
+  replaceLockfile(p.projectDir, {
+    "package.json": { dependencies: { bundler: "1.0.0" } },
+    "pnpm-lock.yaml": `lockfileVersion: '9.0'
 
 importers:
 
@@ -54,7 +49,7 @@ snapshots:
 
   bundler@1.0.0: {}
 `,
-  );
+  });
   return p;
 }
 

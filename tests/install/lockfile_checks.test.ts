@@ -10,7 +10,7 @@ import { T } from "../../src/container/app.ts";
 import { main } from "../../src/cli/main.ts";
 import { install } from "../../src/install/install.ts";
 import { sri } from "../support/tarball.ts";
-import { editJson, makeProject, tarballOf } from "./_support.ts";
+import { editJson, makeProject, replaceLockfile, tarballOf } from "./_support.ts";
 
 test("npm: a dependency of the project without its lockfile entry stops the install, as npm ci does", async () => {
   const p = await makeProject([{ name: "a" }, { name: "b" }]);
@@ -31,15 +31,10 @@ test("pnpm: an importer's dependency without a snapshot stops the install, as pn
   const spec = { name: "a" };
   const p = await makeProject([spec]);
   try {
-    fs.rmSync(path.join(p.projectDir, "package-lock.json"));
-    fs.writeFileSync(
-      path.join(p.projectDir, "package.json"),
-      JSON.stringify({ dependencies: { a: "1.0.0" } }),
-    );
-    // The snapshots section lost in a merge.
-    fs.writeFileSync(
-      path.join(p.projectDir, "pnpm-lock.yaml"),
-      `lockfileVersion: '9.0'
+    replaceLockfile(p.projectDir, {
+      "package.json": { dependencies: { a: "1.0.0" } },
+      // The snapshots section lost in a merge.
+      "pnpm-lock.yaml": `lockfileVersion: '9.0'
 
 importers:
 
@@ -54,7 +49,7 @@ packages:
   a@1.0.0:
     resolution: {integrity: ${sri(await tarballOf(spec))}}
 `,
-    );
+    });
     await assert.rejects(
       install(p.c, { projectDir: p.projectDir, client: p.client }),
       /pnpm-lock\.yaml: is incomplete .*\n {2}importer \. depends on a@1\.0\.0, which has no snapshot\nRun `pnpm install`/,
