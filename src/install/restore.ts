@@ -13,9 +13,9 @@ import { PackageFetcher } from "../fetch/package_fetcher.ts";
 import { loadNpmConfig } from "../fetch/npmrc.ts";
 import { RegistryClient } from "../fetch/registry.ts";
 import type { Graph, PackageNode } from "../lockfile/graph.ts";
-import { readYarnProject } from "../lockfile/yarn.ts";
 import { nameFromKey } from "../lockfile/npm.ts";
-import { parseLockfile, readAllowedScripts } from "../lockfile/mod.ts";
+import { parseLockfile } from "../lockfile/parse.ts";
+import { readAllowedScripts } from "../lockfile/scripts.ts";
 import { scriptsAllowed } from "../lockfile/scripts.ts";
 import { addExcludedLinks, assertLockfileComplete, assertLockfileInSync } from "../lockfile/manifest_sync.ts";
 import { LockfileError } from "../lockfile/errors.ts";
@@ -52,8 +52,6 @@ import { pinnedManager } from "./package_manager.ts";
 import { patchPackageTargets } from "./patch_package.ts";
 import type { NpmSettings } from "./npm_settings.ts";
 import { ignoredSettingsWarnings, isolatedLayout } from "./pnpm_layout.ts";
-import { assertBunHoisted } from "./bun_settings.ts";
-import { layoutYarn } from "./yarn_layout.ts";
 import { nativeBinRedirect } from "./bun_native_bins.ts";
 import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
 import {
@@ -88,8 +86,11 @@ export async function restore(
   const { projectDir, lock, hash, started, summary, npm } = inputs;
   const warn = options.warn ?? (() => {});
   // yarn 1's lockfile records no layout: it is computed below, once the packages are in the store.
-  const yarn = lock.name === "yarn.lock" ? readYarnProject(lock.text, lock.file, projectDir) : undefined;
-  const parsed = yarn ? undefined : parseLockfile(lock);
+  // The yarn modules load only for a yarn project: yarn's lockfile parser alone is 280 KB of JS.
+  const yarn = lock.name === "yarn.lock"
+    ? (await import("../lockfile/yarn.ts")).readYarnProject(lock.text, lock.file, projectDir)
+    : undefined;
+  const parsed = yarn ? undefined : await parseLockfile(lock);
   const npmLock = parsed?.source === "package-lock.json";
   if (parsed) assertLockfileComplete(parsed, lock.file);
   // Workers start loading now, while the lockfile is checked and planned and the store looked up (see
@@ -164,6 +165,7 @@ export async function restore(
   /** yarn: packages `nohoist` keeps in a workspace -> the folder whose .bin gets their commands. */
   let nohoist: Map<string, string> | undefined;
   if (yarn) {
+    const { layoutYarn } = await import("./yarn_layout.ts");
     const laid = await layoutYarn(yarn, {
       projectDir,
       fetcher,
@@ -210,7 +212,7 @@ export async function restore(
       }`,
     );
   }
-  if (graph.source === "bun.lock") assertBunHoisted(projectDir, graph);
+  if (graph.source === "bun.lock") (await import("./bun_settings.ts")).assertBunHoisted(projectDir, graph);
   const strategy = npmLock ? npm.installStrategy : undefined;
   // npm ci builds the lockfile's tree whatever the strategy, except "linked" (an isolated .store layout).
   if (strategy?.value === "linked") {

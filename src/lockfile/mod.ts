@@ -10,15 +10,10 @@
  *
  * @module
  */
-import path from "node:path";
 import type { Graph } from "./graph.ts";
-import { type LocatedLockfile, locateLockfile } from "./locate.ts";
-import { parseBunLockfile } from "./bun.ts";
-import { parseNpmLockfile } from "./npm.ts";
-import { parsePnpmLockfile } from "./pnpm.ts";
+import { locateLockfile } from "./locate.ts";
+import { parseLockfile } from "./parse.ts";
 import { readAllowedScripts } from "./scripts.ts";
-import { readYarnProject } from "./yarn.ts";
-import { hoistYarn } from "./yarn_hoist.ts";
 
 export type { Dependency, Graph, GraphWarning, Importer, PackageNode, Resolution } from "./graph.ts";
 export { LockfileError, SUPPORTED_FORMATS } from "./errors.ts";
@@ -52,24 +47,7 @@ export {
 export { markDevOptional, reach, type Reached, type WalkOptions } from "./walk.ts";
 
 export { type LocatedLockfile, locateLockfile, LOCKFILE_NAMES } from "./locate.ts";
-
-/** Parse a located lockfile with the parser for its kind. */
-export function parseLockfile(located: LocatedLockfile): Graph {
-  switch (located.name) {
-    case "pnpm-lock.yaml":
-      return parsePnpmLockfile(located.text, located.file);
-    case "bun.lock":
-      return parseBunLockfile(located.text, located.file);
-    case "yarn.lock":
-      // Without the packages' package.json files (the installer reads them from the store), so peer
-      // dependencies cannot hold a package back: the layout may differ from yarn's where they would.
-      return hoistYarn(readYarnProject(located.text, located.file, path.dirname(located.file)), () => ({
-        peers: {},
-      })).graph;
-    default:
-      return parseNpmLockfile(located.text, located.file);
-  }
-}
+export { parseLockfile } from "./parse.ts";
 
 /**
  * Find and parse the project's lockfile, and fill `allowedScripts` from its configuration.
@@ -82,7 +60,7 @@ export function parseLockfile(located: LocatedLockfile): Graph {
  * ```
  */
 export async function readLockfile(projectDir: string): Promise<Graph> {
-  const graph = parseLockfile(locateLockfile(projectDir));
+  const graph = await parseLockfile(locateLockfile(projectDir));
   graph.allowedScripts = await readAllowedScripts(projectDir);
   return graph;
 }
