@@ -8,9 +8,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { FileImporter } from "../link/mod.ts";
+import type { DirCalls } from "../runtime/types.ts";
 import type { PackageRecord } from "../store/index_db.ts";
 import type { StoreLayout } from "../store/layout.ts";
 import type { BinMap } from "../store/manifest.ts";
+import type { StoreFileStat } from "../store/verifier.ts";
 
 /** The part of a package row that importing needs (install workers receive just this). */
 export type ImportableRecord = Pick<PackageRecord, "key" | "name" | "version" | "files">;
@@ -72,23 +74,60 @@ export class MissingStoreFileError extends Error {
  * purpose. Measured on ext4 (mocha, hot): keeping 16-64 async calls in flight was slower on Deno
  * (0.86-1.1 s vs 0.61-0.77 s) and no faster on Bun, and it held more memory. Folders are made once,
  * parents first, with one plain mkdir each (a recursive mkdir re-walks every ancestor).
+ *
+ * Given directory calls (Linux), silo's own hard links (`plainLink` importers) made while the store is
+ * held open ({@linkcode openStore}) go from the open store folder to the open package folder by short
+ * relative paths; anything linkat cannot do (a file already there, another filesystem, the CAS race of
+ * cas_link.ts) falls to the importer with absolute paths, which handles it and names the error.
  */
 export class Materializer {
   readonly #dirs = new Set<string>();
   readonly #layout: StoreLayout;
   readonly #importer: FileImporter;
   readonly #naming: FileNaming;
+  readonly #at: DirCalls | undefined;
+  /** The store's files folder while {@linkcode openStore} holds it. */
+  #storeFd: number | undefined;
 
-  constructor(layout: StoreLayout, importer: FileImporter, naming: FileNaming = "packed") {
+  constructor(layout: StoreLayout, importer: FileImporter, naming: FileNaming = "packed", at?: DirCalls) {
     this.#layout = layout;
     this.#importer = importer;
     this.#naming = naming;
+    this.#at = at;
   }
 
   /** The import method in use now (an auto importer may downgrade mid-install). */
   get method(): string {
     return this.#importer.method;
   }
+
+  /**
+   * Hold the store's files folder open until the result is disposed (a batch of packages): meanwhile
+   * {@linkcode storeStat} and hard links resolve paths from it. Does nothing without directory calls.
+   */
+  openStore(): Disposable {
+    const at = this.#at;
+    if (!at || this.#storeFd !== undefined) return { [Symbol.dispose]() {} };
+    try {
+      this.#storeFd = at.openDir(at.cwd, this.#layout.files);
+    } catch {
+      return { [Symbol.dispose]() {} }; // the absolute paths report what is wrong, file by file
+    }
+    return {
+      [Symbol.dispose]: () => {
+        at.close(this.#storeFd!);
+        this.#storeFd = undefined;
+      },
+    };
+  }
+
+  /** While the store is held open: a stat of store files by short paths, for the verifier's fast path. */
+  get storeStat(): StoreFileStat | undefined {
+    return this.#storeFd === undefined ? undefined : this.#statAt;
+  }
+
+  readonly #statAt: StoreFileStat = (digest, exec) =>
+    this.#at!.stat(this.#storeFd!, this.#layout.fileRel(digest, exec));
 
   /** Make `dir` (absolute) and its missing parents. */
   ensureDir(dir: string): void {
@@ -111,7 +150,7 @@ export class Materializer {
    */
   importPackage(record: ImportableRecord, dir: string, importer = this.#importer): Imported {
     this.ensureDir(dir);
-    const importOne = (rel: string) => {
+    const general = (rel: string) => {
       const entry = record.files[rel];
       const exec = (entry.mode & 0o111) !== 0;
       const src = this.#layout.filePath(entry.digest, exec);
@@ -129,13 +168,59 @@ export class Materializer {
         } else throw error;
       }
     };
-    let files = 0, last: string | undefined;
-    for (const rel in record.files) {
-      if (this.#naming === "npm" && shadowedUnderNpm(rel, record.files)) continue;
-      if (rel !== "package.json") importOne(rel), files++, last = rel;
+    const linker = this.#storeFd !== undefined && importer.plainLink
+      ? this.#linkerInto(dir, record, general)
+      : undefined;
+    const importOne = linker?.link ?? general;
+    try {
+      let files = 0, last: string | undefined;
+      for (const rel in record.files) {
+        if (this.#naming === "npm" && shadowedUnderNpm(rel, record.files)) continue;
+        if (rel !== "package.json") importOne(rel), files++, last = rel;
+      }
+      if (record.files["package.json"]) importOne("package.json"), files++, last = "package.json";
+      return { files, last };
+    } finally {
+      linker?.close();
     }
-    if (record.files["package.json"]) importOne("package.json"), files++, last = "package.json";
-    return { files, last };
+  }
+
+  /** Hard links from the open store folder into the package folder `dir`, opened here; see the class. */
+  #linkerInto(dir: string, record: ImportableRecord, general: (rel: string) => void) {
+    const at = this.#at!;
+    const store = this.#storeFd!;
+    let pkg: number;
+    try {
+      pkg = at.openDir(at.cwd, dir);
+    } catch {
+      return undefined;
+    }
+    const made = new Set<string>();
+    const makeDir = (rel: string) => {
+      if (made.has(rel)) return;
+      const slash = rel.lastIndexOf("/");
+      if (slash > 0) makeDir(rel.slice(0, slash));
+      try {
+        at.mkdir(pkg, rel, 0o755);
+      } catch (error) {
+        if ((error as { code?: string }).code !== "EEXIST") throw error;
+      }
+      made.add(rel);
+    };
+    return {
+      link: (rel: string) => {
+        const entry = record.files[rel];
+        const placed = placedName(rel, this.#naming);
+        try {
+          const slash = placed.lastIndexOf("/");
+          if (slash > 0) makeDir(placed.slice(0, slash));
+          at.link(store, this.#layout.fileRel(entry.digest, (entry.mode & 0o111) !== 0), pkg, placed);
+        } catch {
+          general(rel);
+        }
+      },
+      close: () => at.close(pkg),
+    };
   }
 
   /** The path of `rel` (a checked tar path) in the package folder `dir` (absolute), its folder made. */

@@ -8,7 +8,6 @@
  */
 import { importerFromSpec } from "../link/mod.ts";
 import type { FileImporter } from "../link/mod.ts";
-import type { Libc } from "../runtime/types.ts";
 import { StoreLayout } from "../store/layout.ts";
 import { packFiles, unpackFiles } from "../store/packed_files.ts";
 import { filesPassFastPath } from "../store/verifier.ts";
@@ -44,9 +43,7 @@ scope.onmessage = ({ data }) => {
       return;
     default:
       ready = ready.then(() =>
-        scope.postMessage(
-          data.type === "link" ? { type: "batch", replies: data.jobs.map(link) } : symlinks(data),
-        )
+        scope.postMessage(data.type === "link" ? linkBatch(data.jobs) : symlinks(data))
       );
   }
 };
@@ -103,11 +100,11 @@ async function init(
   spec: Extract<PoolRequest, { type: "init" }>["spec"],
   naming: FileNaming,
 ): Promise<void> {
-  let libc: Libc | null = null;
-  if (spec.method === "clone") libc = (await (await import("../runtime/mod.ts")).loadRuntime()).libc;
+  // Clones need libc; hard links go faster with its directory calls (see Materializer).
+  const libc = spec.method === "copy" ? null : await (await import("../runtime/libc.ts")).loadLibc();
   layout = new StoreLayout(storeRoot);
   importer = importerFromSpec(spec, libc, (message) => scope.postMessage({ type: "warn", message }));
-  fsx = new Materializer(layout, importer, naming);
+  fsx = new Materializer(layout, importer, naming, libc?.dirs);
 }
 
 function symlinks(job: Extract<PoolRequest, { type: "symlinks" }>): PoolReply {
@@ -128,12 +125,17 @@ function failed(id: number, error: unknown): PoolReply {
   return { type: "failed", id, message: String(e.message ?? error), code: e.code, name: e.name, tarball };
 }
 
+function linkBatch(jobs: LinkJob[]): PoolReply {
+  using _store = fsx!.openStore();
+  return { type: "batch", replies: jobs.map(link) };
+}
+
 function link(job: LinkJob): PoolReply {
   const { id, dir } = job;
   try {
     const record = { ...job.record, files: unpackFiles(job.record.files) };
     // A store file edited through some project's hardlink must not spread: the main thread re-checks.
-    if (job.check && !filesPassFastPath(layout!, record.files)) {
+    if (job.check && !filesPassFastPath(layout!, record.files, fsx!.storeStat)) {
       return { type: "suspect", id };
     }
     return { type: "done", id, imported: fsx!.importPackage(record, dir), method: importer!.method };

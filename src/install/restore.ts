@@ -308,7 +308,8 @@ export async function restore(
 
   const copier = copyImporter();
   const rewritten = options.ignoreScripts ? new Set<string>() : patchPackageTargets(projectDir);
-  const fsx = new Materializer(layout, importer, naming);
+  const fsx = new Materializer(layout, importer, naming, c.get(T.runtime).libc?.dirs);
+  using _storeOpen = fsx.openStore();
   const records = new Map<string, PackageRecord>();
   /** Per placed package, the file imported last: it exists only once the folder is complete. */
   const lastFiles = new Map<string, string>();
@@ -390,7 +391,7 @@ export async function restore(
       if (outcome.kind === "missing") throw new MissingStoreFileError(record, outcome.file);
       imported = outcome.imported;
     } else {
-      if (check && !filesPassFastPath(layout, record.files)) return "suspect";
+      if (check && !filesPassFastPath(layout, record.files, fsx.storeStat)) return "suspect";
       imported = fsx.importPackage(record, prep.dir, prep.copy ? copier : undefined);
     }
     placed(placement, record, prep, imported);

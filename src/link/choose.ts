@@ -222,6 +222,7 @@ export function importerFromSpec(spec: ImporterSpec, libc: Libc | null, warn: Wa
 function explicit(importer: FileImporter): FileImporter {
   return {
     method: importer.method,
+    plainLink: importer.plainLink,
     importFile(src, dest, mode) {
       try {
         importer.importFile(src, dest, mode);

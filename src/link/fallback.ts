@@ -65,6 +65,9 @@ export function importerFor(initial: FileImporter, options: FallbackOptions): Fi
     get method() {
       return current.method;
     },
+    get plainLink() {
+      return current.plainLink;
+    },
     importFile(src, dest, mode) {
       try {
         current.importFile(src, dest, mode);

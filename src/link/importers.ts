@@ -35,7 +35,7 @@ export function cloneImporter(libc: Libc): FileImporter {
  * ```
  */
 export function hardlinkImporter(): FileImporter {
-  return { method: "hardlink", importFile: (src, dest) => void linkFromCas(src, dest) };
+  return { method: "hardlink", importFile: (src, dest) => void linkFromCas(src, dest), plainLink: true };
 }
 
 /**

@@ -30,4 +30,9 @@ export interface FileImporter {
    * the store inode's bits (0o444, or 0o555 for `-exec` entries) regardless.
    */
   importFile(src: string, dest: string, mode?: number): void;
+  /**
+   * True while importing is silo's own hard link (link(2) from the CAS path): then a caller holding the
+   * folders open may make the same link with linkat(2) instead, and send only what that cannot do here.
+   */
+  readonly plainLink?: boolean;
 }

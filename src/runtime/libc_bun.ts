@@ -11,6 +11,7 @@ import {
   FICLONE,
   type LibcLoadOptions,
   libcOs,
+  linuxDirCalls,
   linuxReflink,
   type LoadedLibc,
   loadFirst,
@@ -35,6 +36,10 @@ const LINUX_SYMBOLS = {
   ioctl: { args: ["i32", "u64", "i32"], returns: "i32" },
   close: { args: ["i32"], returns: "i32" },
   unlink: { args: ["buffer"], returns: "i32" },
+  openat: { args: ["i32", "buffer", "i32", "u32"], returns: "i32" },
+  mkdirat: { args: ["i32", "buffer", "u32"], returns: "i32" },
+  linkat: { args: ["i32", "buffer", "i32", "buffer", "i32"], returns: "i32" },
+  statx: { args: ["i32", "buffer", "i32", "u32", "buffer"], returns: "i32" },
   __errno_location: { args: [], returns: "ptr" },
 } as const satisfies Record<string, BunFfiFunction>;
 
@@ -84,14 +89,24 @@ export async function loadLibcBun(options: LibcLoadOptions = {}): Promise<Loaded
   const found = loadFirst(os, options, (path) => ffi.dlopen(path, LINUX_SYMBOLS));
   if (!found) return null;
   const s = found.lib.symbols;
+  const errno = () => errnoAt(s.__errno_location());
+  const close = (fd: number) => s.close(fd) as number;
   return {
     path: found.path,
     reflink: linuxReflink({
       open: (path, flags, mode) => s.open(path, flags, mode) as number,
       ficlone: (destFd, srcFd) => s.ioctl(destFd, FICLONE, srcFd) as number,
-      close: (fd) => s.close(fd) as number,
+      close,
       unlink: (path) => s.unlink(path) as number,
-      errno: () => errnoAt(s.__errno_location()),
+      errno,
+    }),
+    dirs: linuxDirCalls({
+      openat: (dirFd, path, flags, mode) => s.openat(dirFd, path, flags, mode) as number,
+      mkdirat: (dirFd, path, mode) => s.mkdirat(dirFd, path, mode) as number,
+      linkat: (srcFd, src, destFd, dest, flags) => s.linkat(srcFd, src, destFd, dest, flags) as number,
+      statx: (dirFd, path, flags, mask, out) => s.statx(dirFd, path, flags, mask, out) as number,
+      close,
+      errno,
     }),
     close: () => found.lib.close(),
   };

@@ -7,7 +7,8 @@
  */
 import { statSync } from "node:fs";
 import process from "node:process";
-import type { Libc } from "./types.ts";
+import type { FileStat } from "./lstat.ts";
+import type { DirCalls, Libc } from "./types.ts";
 
 /** Linux `ioctl(dest, FICLONE, src)`: `_IOW(0x94, 9, int)`. */
 export const FICLONE = 0x40049409n;
@@ -19,6 +20,13 @@ const O_WRONLY = 1;
 const O_CREAT = 0o100;
 const O_EXCL = 0o200;
 const O_CLOEXEC = 0o2000000;
+// A handle for *at calls only (no read access needed). Same value on x86_64 and aarch64; O_DIRECTORY is
+// not (0o200000 vs 0o40000), so it is left out: a non-folder fails at its first use (ENOTDIR) instead.
+const O_PATH = 0o10000000;
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+// statx(2) mask: type and mode, size, mtime.
+const STATX_WANTED = 0x1 | 0x2 | 0x200 | 0x40;
 
 const LINUX_ERRNO: Record<number, string> = {
   1: "EPERM",
@@ -264,6 +272,91 @@ export interface LinuxCalls {
   unlink(path: Uint8Array<ArrayBuffer>): number;
   /** The calling thread's errno. Read it right after the failing call. */
   errno(): number;
+}
+
+/** Raw Linux `*at` calls, for {@linkcode linuxDirCalls}. */
+export interface LinuxDirSyscalls {
+  openat(dirFd: number, path: Uint8Array<ArrayBuffer>, flags: number, mode: number): number;
+  mkdirat(dirFd: number, path: Uint8Array<ArrayBuffer>, mode: number): number;
+  linkat(
+    srcDirFd: number,
+    src: Uint8Array<ArrayBuffer>,
+    destDirFd: number,
+    dest: Uint8Array<ArrayBuffer>,
+    flags: number,
+  ): number;
+  /** statx(2) into `out` (256 bytes, `struct statx`: one layout on every Linux architecture). */
+  statx(
+    dirFd: number,
+    path: Uint8Array<ArrayBuffer>,
+    flags: number,
+    mask: number,
+    out: Uint8Array<ArrayBuffer>,
+  ): number;
+  close(fd: number): number;
+  errno(): number;
+}
+
+/** Room for most paths; longer ones get their own buffer. */
+const SCRATCH_BYTES = 4096;
+
+/**
+ * {@linkcode DirCalls} over the raw calls. Paths are encoded into two reused buffers (these run once per
+ * file of an install: a fresh buffer per path was measurable), so a call must not be re-entered.
+ *
+ * @example
+ * ```ts ignore
+ * const dirs = linuxDirCalls(raw);
+ * const store = dirs.openDir(dirs.cwd, "/store/v1/files");
+ * dirs.link(store, "ab/cdef", dirs.openDir(dirs.cwd, "/proj/node_modules/ms"), "index.js");
+ * ```
+ */
+export function linuxDirCalls(c: LinuxDirSyscalls): DirCalls {
+  const scratch = [new Uint8Array(SCRATCH_BYTES), new Uint8Array(SCRATCH_BYTES)];
+  const encode = (s: string, slot: 0 | 1): Uint8Array<ArrayBuffer> => {
+    if (s.length * 3 + 1 > SCRATCH_BYTES) return cString(s);
+    const bytes = scratch[slot];
+    bytes[encoder.encodeInto(s, bytes).written] = 0;
+    return bytes;
+  };
+  const statBuf = new Uint8Array(256);
+  const view = new DataView(statBuf.buffer);
+  const fail = (syscall: string, path: string, dest?: string) =>
+    libcError(c.errno(), "linux", syscall, path, dest);
+  return {
+    cwd: AT_FDCWD,
+    openDir(dirFd, path) {
+      const fd = c.openat(dirFd, encode(path, 0), O_PATH | O_CLOEXEC, 0);
+      if (fd < 0) throw fail("openat", path);
+      return fd;
+    },
+    mkdir(dirFd, path, mode) {
+      if (c.mkdirat(dirFd, encode(path, 0), mode) < 0) throw fail("mkdirat", path);
+    },
+    link(srcDirFd, src, destDirFd, dest) {
+      if (c.linkat(srcDirFd, encode(src, 0), destDirFd, encode(dest, 1), 0) < 0) {
+        throw fail("linkat", src, dest);
+      }
+    },
+    stat(dirFd, path): FileStat | undefined {
+      if (c.statx(dirFd, encode(path, 0), AT_SYMLINK_NOFOLLOW, STATX_WANTED, statBuf) < 0) {
+        const error = fail("statx", path);
+        if (error.code === "ENOENT" || error.code === "ENOTDIR") return undefined;
+        throw error;
+      }
+      const mode = view.getUint16(28, true);
+      const mtimeMs = Number(view.getBigInt64(112, true)) * 1000 + view.getUint32(120, true) / 1e6;
+      return {
+        isFile: (mode & 0o170000) === 0o100000,
+        size: Number(view.getBigUint64(40, true)),
+        mode,
+        mtimeMs,
+      };
+    },
+    close(fd) {
+      c.close(fd);
+    },
+  };
 }
 
 /** Raw macOS calls. */

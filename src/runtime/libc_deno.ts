@@ -8,6 +8,7 @@ import {
   FICLONE,
   type LibcLoadOptions,
   libcOs,
+  linuxDirCalls,
   linuxReflink,
   type LoadedLibc,
   loadFirst,
@@ -20,6 +21,10 @@ const LINUX_SYMBOLS = {
   ioctl: { parameters: ["i32", "u64", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   unlink: { parameters: ["buffer"], result: "i32" },
+  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
+  mkdirat: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  linkat: { parameters: ["i32", "buffer", "i32", "buffer", "i32"], result: "i32" },
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
@@ -61,14 +66,24 @@ export function loadLibcDeno(options: LibcLoadOptions = {}): LoadedLibc | null {
     const found = loadFirst(os, options, (path) => Deno.dlopen(path, LINUX_SYMBOLS));
     if (!found) return null;
     const s = found.lib.symbols;
+    const errno = () => readErrno(s.__errno_location());
+    const close = (fd: number) => s.close(fd);
     return {
       path: found.path,
       reflink: linuxReflink({
         open: (path, flags, mode) => s.open(path, flags, mode),
         ficlone: (destFd, srcFd) => s.ioctl(destFd, FICLONE, srcFd),
-        close: (fd) => s.close(fd),
+        close,
         unlink: (path) => s.unlink(path),
-        errno: () => readErrno(s.__errno_location()),
+        errno,
+      }),
+      dirs: linuxDirCalls({
+        openat: (dirFd, path, flags, mode) => s.openat(dirFd, path, flags, mode),
+        mkdirat: (dirFd, path, mode) => s.mkdirat(dirFd, path, mode),
+        linkat: (srcFd, src, destFd, dest, flags) => s.linkat(srcFd, src, destFd, dest, flags),
+        statx: (dirFd, path, flags, mask, out) => s.statx(dirFd, path, flags, mask, out),
+        close,
+        errno,
       }),
       close: () => found.lib.close(),
     };

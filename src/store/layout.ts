@@ -39,7 +39,12 @@ export class StoreLayout {
   filePath(digest: string, exec: boolean): string {
     // Concatenated, not path.join: called once or twice per file of every install, and nothing here needs
     // normalizing (`files` is resolved, a digest is hex).
-    const shard = `${this.files}${path.sep}${digest.slice(0, 2)}${path.sep}${digest.slice(2)}`;
+    return `${this.files}${path.sep}${this.fileRel(digest, exec)}`;
+  }
+
+  /** {@linkcode filePath} relative to {@linkcode files}. */
+  fileRel(digest: string, exec: boolean): string {
+    const shard = `${digest.slice(0, 2)}${path.sep}${digest.slice(2)}`;
     return exec ? `${shard}-exec` : shard;
   }
 

@@ -1,6 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { errnoName, libcCandidates, libcLoadError, loadLibc } from "../../src/runtime/libc.ts";
 import { allExtentsShared, filefrag, plainTempDir, removeDirs, xfsTempDir } from "../support/xfs.ts";
@@ -175,5 +184,60 @@ test("reflink into a missing directory throws ENOENT naming the dest", async () 
     assert.equal(err.path, join(dir, "no", "dest"));
   } finally {
     removeDirs(dir);
+  }
+});
+
+test("directory calls: a folder held open, then mkdir, link and stat by paths relative to it", async () => {
+  const dirs = libcOrFail().dirs;
+  assert.ok(dirs, "Linux libc has directory calls");
+  const root = await plainTempDir();
+  const fds: number[] = [];
+  const open = (dirFd: number, path: string) => {
+    const fd = dirs.openDir(dirFd, path);
+    fds.push(fd);
+    return fd;
+  };
+  try {
+    mkdirSync(join(root, "store", "ab"), { recursive: true });
+    const src = join(root, "store", "ab", "cdef");
+    writeFileSync(src, "12345", { mode: 0o444 });
+    utimesSync(src, 1_700_000_000, 1_700_000_000.25);
+    const store = open(dirs.cwd, join(root, "store"));
+    const st = dirs.stat(store, "ab/cdef");
+    assert.ok(st?.isFile);
+    assert.equal(st.size, 5);
+    assert.equal(st.mode & 0o777, 0o444);
+    assert.ok(
+      Math.abs(st.mtimeMs - lstatSync(src).mtimeMs) < 1,
+      `${st.mtimeMs} vs ${lstatSync(src).mtimeMs}`,
+    );
+    assert.equal(dirs.stat(store, "ab/missing"), undefined);
+    assert.equal(dirs.stat(store, "ab/cdef/below-a-file"), undefined, "ENOTDIR is nothing there too");
+    assert.equal(dirs.stat(store, "ab")?.isFile, false);
+    symlinkSync("cdef", join(root, "store", "ab", "link"));
+    assert.equal(dirs.stat(store, "ab/link")?.isFile, false, "a symlink is not followed");
+
+    mkdirSync(join(root, "pkg"));
+    const pkg = open(dirs.cwd, join(root, "pkg"));
+    dirs.mkdir(pkg, "lib", 0o755);
+    assert.ok(statSync(join(root, "pkg", "lib")).isDirectory());
+    dirs.link(store, "ab/cdef", pkg, "lib/index.js");
+    assert.equal(statSync(join(root, "pkg", "lib", "index.js")).ino, statSync(src).ino, "a hard link");
+    assert.equal(statSync(src).nlink, 2);
+
+    assert.equal(thrown(() => dirs.link(store, "ab/cdef", pkg, "lib/index.js")).code, "EEXIST");
+    const missing = thrown(() => dirs.link(store, "ab/gone", pkg, "lib/other.js"));
+    assert.equal(missing.code, "ENOENT");
+    assert.match(String(missing.message), /linkat 'ab\/gone' -> 'lib\/other\.js'/);
+    assert.equal(thrown(() => dirs.mkdir(pkg, "lib", 0o755)).code, "EEXIST");
+    assert.equal(thrown(() => dirs.openDir(dirs.cwd, join(root, "nowhere"))).code, "ENOENT");
+    // Paths longer than the reused buffers hold get their own.
+    const deep = Array.from({ length: 8 }, (_, i) => `${i}`.repeat(200)).join("/");
+    mkdirSync(join(root, "pkg", deep), { recursive: true });
+    dirs.link(store, "ab/cdef", pkg, `${deep}/long.js`);
+    assert.equal(readFileSync(join(root, "pkg", deep, "long.js"), "utf8"), "12345");
+  } finally {
+    for (const fd of fds) dirs.close(fd);
+    removeDirs(root);
   }
 });
