@@ -104,7 +104,15 @@ export async function restore(
   }
   const pnpmLayout = parsed?.layout === "isolated" ? isolatedLayout(projectDir) : undefined;
   for (const w of pnpmLayout ? ignoredSettingsWarnings(pnpmLayout) : []) warn(w);
-  const detected = withSupportedArchitectures(currentPlatform(), pnpmLayout?.supportedArchitectures);
+  const index = c.get(T.index);
+  const nodeVersions = {
+    get: (id: string) => index.getMeta(`node-version ${id}`),
+    set: (id: string, version: string) => index.setMeta(`node-version ${id}`, version),
+  };
+  const detected = withSupportedArchitectures(
+    currentPlatform({ nodeVersions }),
+    pnpmLayout?.supportedArchitectures,
+  );
   // With no node version to compare, no engines.node rules a package out.
   const platform = options.ignoreEngines ? { ...detected, nodeVersion: undefined } : detected;
 

@@ -4,7 +4,8 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { accessSync, constants, existsSync, readdirSync, statSync } from "node:fs";
+import path from "node:path";
 import process from "node:process";
 import semver from "semver";
 
@@ -42,6 +43,19 @@ export interface PlatformProbe {
   exists?: (path: string) => boolean;
   /** Instead of asking the `node` on PATH for its version. */
   nodeVersion?: () => string | undefined;
+  /** The PATH to find `node` on (default: the environment's). */
+  path?: string;
+  /** Versions of node binaries asked before (by other processes too): asking again costs a process. */
+  nodeVersions?: NodeVersionCache;
+}
+
+/**
+ * Versions of node binaries, each named by {@linkcode nodeBinaryId} (its path, size, mtime and inode,
+ * so a replaced or upgraded binary is asked again).
+ */
+export interface NodeVersionCache {
+  get(binaryId: string): string | undefined;
+  set(binaryId: string, version: string): void;
 }
 
 /**
@@ -60,22 +74,62 @@ export function currentPlatform(probe: PlatformProbe = {}): Platform {
     os,
     cpu,
     libc: os === "linux" ? detectLibc(probe) : null,
-    nodeVersion: probe.nodeVersion ?? nodeOnPath,
+    nodeVersion: probe.nodeVersion ??
+      once(() => nodeOnPath(probe.path ?? process.env.PATH, probe.nodeVersions)),
   };
 }
 
-let nodeOnPathVersion: string | null | undefined;
+function once<T>(f: () => T): () => T {
+  let done = false, value: T;
+  return () => done ? value : (done = true, value = f());
+}
 
 /**
- * The version of the `node` on PATH, once per process. Not this process's own: under Deno or Bun,
- * process.version names their Node compatibility level, not the node that runs the project.
+ * The version of the `node` on `searchPath`. Not this process's own: under Deno or Bun, process.version
+ * names their Node compatibility level, not the node that runs the project. Running `node --version`
+ * cost a hot install ~5 ms before its first link, so known binaries are looked up in `cache`.
  */
-function nodeOnPath(): string | undefined {
-  if (nodeOnPathVersion === undefined) {
-    const r = spawnSync("node", ["--version"], { encoding: "utf8", timeout: 10_000 });
-    nodeOnPathVersion = r.status === 0 ? semver.valid(String(r.stdout).trim()) : null;
+function nodeOnPath(searchPath: string | undefined, cache: NodeVersionCache | undefined): string | undefined {
+  // Windows finds `node.exe` through PATHEXT: left to spawn, and not cached.
+  const binary = process.platform === "win32" ? "node" : findNode(searchPath ?? "/bin:/usr/bin");
+  if (binary === undefined) return undefined;
+  const id = binary === "node" ? undefined : nodeBinaryId(binary);
+  const known = id && cache?.get(id);
+  if (known) return known;
+  const r = spawnSync(binary, ["--version"], { encoding: "utf8", timeout: 10_000 });
+  const version = r.status === 0 ? semver.valid(String(r.stdout).trim()) ?? undefined : undefined;
+  if (id && version) cache?.set(id, version);
+  return version;
+}
+
+/** The `node` a command would run, found as execvp(3) finds it (POSIX). */
+function findNode(searchPath: string): string | undefined {
+  for (const dir of searchPath.split(path.delimiter)) {
+    const file = path.resolve(dir || ".", "node");
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return file;
+    } catch { /* not here */ }
   }
-  return nodeOnPathVersion ?? undefined;
+  return undefined;
+}
+
+/**
+ * What names one node binary for {@linkcode NodeVersionCache}: its path, and the size, mtime and inode of
+ * the file that path leads to; undefined when it cannot be read.
+ *
+ * @example
+ * ```ts ignore
+ * nodeBinaryId("/usr/bin/node"); // "/usr/bin/node 96441208 1714000000000 393502"
+ * ```
+ */
+export function nodeBinaryId(binary: string): string | undefined {
+  try {
+    const st = statSync(binary);
+    return `${binary} ${st.size} ${st.mtimeMs} ${st.ino}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -168,6 +168,20 @@ export class StoreIndex {
     return new Map(rows.map((row) => [row.key as string, toRecord(row)]));
   }
 
+  /** A value the store keeps about its users' machines (see {@linkcode setMeta}). */
+  getMeta(key: string): string | undefined {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key);
+    return row ? String(row.value) : undefined;
+  }
+
+  /** Keep `value` under `key` (e.g. the version of a node binary, so the next install need not ask it). */
+  setMeta(key: string, value: string): void {
+    this.db.prepare(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+      .run(key, value);
+  }
+
   /** Write rows in one transaction. Call only after every file of each package is in place. */
   putMany(records: PackageRecord[]): void {
     if (records.length === 0) return;

@@ -3,11 +3,13 @@
  * (read from the store) decide the layout, and yarn's .bin folders appear.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
 import { test } from "node:test";
+import { T } from "../../src/container/app.ts";
 import { install } from "../../src/install/install.ts";
 import { makeProject, type PkgSpec, replaceLockfile, tarballOf } from "./_support.ts";
 import { sri } from "../support/tarball.ts";
@@ -130,6 +132,11 @@ test("a required package whose engines.node rules out this node stops a yarn.loc
       /native@1\.0\.0 needs engine node <0\.1 \(node is \d+\.\d+\.\d+\); yarn stops here too\. Pass --ignore-engines/,
     );
     assert.equal(fs.existsSync(path.join(p.projectDir, "node_modules", "native")), false);
+    // The store remembers the node it asked, so the next install need not run it again.
+    const asked = p.c.get(T.index).db.prepare("SELECT key, value FROM meta WHERE key LIKE 'node-version %'")
+      .all();
+    const real = spawnSync("node", ["--version"], { encoding: "utf8" }).stdout.trim();
+    assert.deepEqual(asked.map((row) => row.value), [real.slice(1)]);
     await install(p.c, { projectDir: p.projectDir, client: p.client, ignoreEngines: true });
     assert.ok(fs.existsSync(path.join(p.projectDir, "node_modules", "native", "index.js")));
   } finally {

@@ -1,9 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import {
   currentPlatform,
   matchesPlatform,
+  nodeBinaryId,
   platformMismatch,
   withSupportedArchitectures,
 } from "../../src/lockfile/platform.ts";
@@ -103,4 +107,50 @@ test("the node on PATH is asked for its version (not this runtime's own process.
   const version = currentPlatform().nodeVersion?.();
   const r = spawnSync("node", ["--version"], { encoding: "utf8" });
   assert.equal(version, r.stdout.trim().replace(/^v/, ""));
+});
+
+test("the node on PATH is asked its version once per binary: the cache answers until the binary changes", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "silo-node-"));
+  try {
+    // A stand-in `node` that counts its runs; an earlier PATH entry without one is passed over.
+    const node = path.join(dir, "bin", "node");
+    fs.mkdirSync(path.dirname(node));
+    fs.mkdirSync(path.join(dir, "empty"));
+    const runs = path.join(dir, "runs");
+    const script = (version: string) =>
+      fs.writeFileSync(node, `#!/bin/sh\necho x >> '${runs}'\necho v${version}\n`, { mode: 0o755 });
+    script("18.1.0");
+    const searchPath = [path.join(dir, "empty"), path.dirname(node)].join(path.delimiter);
+    const cache = new Map<string, string>();
+    const nodeVersions = {
+      get: (id: string) => cache.get(id),
+      set: (id: string, v: string) => void cache.set(id, v),
+    };
+    const ask = () => currentPlatform({ path: searchPath, nodeVersions }).nodeVersion?.();
+    const ran = () => fs.existsSync(runs) ? fs.readFileSync(runs, "utf8").split("\n").length - 1 : 0;
+
+    const platform = currentPlatform({ path: searchPath, nodeVersions });
+    assert.equal(platform.nodeVersion?.(), "18.1.0");
+    assert.equal(platform.nodeVersion?.(), "18.1.0");
+    assert.equal(ran(), 1, "asked once per install");
+    assert.deepEqual([...cache], [[nodeBinaryId(node), "18.1.0"]]);
+    assert.match(nodeBinaryId(node)!, new RegExp(`^${node} `));
+
+    assert.equal(ask(), "18.1.0", "a later install takes it from the cache");
+    assert.equal(ran(), 1);
+
+    // An upgrade in place (same path, same size) changes the mtime: asked again.
+    const { mtime } = fs.statSync(node);
+    script("20.5.1");
+    fs.utimesSync(node, mtime, new Date(mtime.getTime() + 2000));
+    assert.equal(ask(), "20.5.1");
+    assert.equal(ran(), 2);
+    assert.equal(cache.size, 2);
+
+    // Nothing on PATH: no version, so engines rule nothing out; nothing is cached.
+    assert.equal(currentPlatform({ path: path.join(dir, "empty"), nodeVersions }).nodeVersion?.(), undefined);
+    assert.equal(cache.size, 2);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
