@@ -345,12 +345,13 @@ export function linuxDirCalls(c: LinuxDirSyscalls): DirCalls {
         throw error;
       }
       const mode = view.getUint16(28, true);
-      const mtimeMs = Number(view.getBigInt64(112, true)) * 1000 + view.getUint32(120, true) / 1e6;
+      // 64-bit fields as two 32-bit halves: a BigInt per field was measurable at one stat per file.
+      const seconds = view.getUint32(112, true) + view.getInt32(116, true) * 2 ** 32;
       return {
         isFile: (mode & 0o170000) === 0o100000,
-        size: Number(view.getBigUint64(40, true)),
+        size: view.getUint32(40, true) + view.getUint32(44, true) * 2 ** 32,
         mode,
-        mtimeMs,
+        mtimeMs: seconds * 1000 + view.getUint32(120, true) / 1e6,
       };
     },
     close(fd) {

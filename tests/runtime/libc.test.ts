@@ -7,6 +7,7 @@ import {
   readFileSync,
   statSync,
   symlinkSync,
+  truncateSync,
   utimesSync,
   writeFileSync,
 } from "node:fs";
@@ -211,6 +212,10 @@ test("directory calls: a folder held open, then mkdir, link and stat by paths re
       Math.abs(st.mtimeMs - lstatSync(src).mtimeMs) < 1,
       `${st.mtimeMs} vs ${lstatSync(src).mtimeMs}`,
     );
+    // Sizes past 32 bits (a sparse 5 GiB file: no blocks written).
+    writeFileSync(join(root, "store", "ab", "big"), "");
+    truncateSync(join(root, "store", "ab", "big"), 5 * 2 ** 30);
+    assert.equal(dirs.stat(store, "ab/big")?.size, 5 * 2 ** 30);
     assert.equal(dirs.stat(store, "ab/missing"), undefined);
     assert.equal(dirs.stat(store, "ab/cdef/below-a-file"), undefined, "ENOTDIR is nothing there too");
     assert.equal(dirs.stat(store, "ab")?.isFile, false);
