@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import type { Output } from "../../src/cli/context.ts";
 import { main, VERSION } from "../../src/cli/main.ts";
-import { tempDir } from "../support/store.ts";
+import { removeTempDirs, tempDir } from "../support/store.ts";
+
+after(removeTempDirs);
 
 function capture(): Output & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [], stderr: string[] = [];

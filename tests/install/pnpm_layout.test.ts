@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import {
   ignoredSettingsWarnings,
   isolatedLayout,
@@ -12,9 +11,12 @@ import {
 import { checkUpToDate } from "../../src/install/state.ts";
 import { pinnedManager } from "../../src/install/package_manager.ts";
 import { scriptUserAgent } from "../../src/install/scripts.ts";
+import { removeTempDirs, tempDir } from "../support/store.ts";
+
+after(removeTempDirs);
 
 function project(files: Record<string, string>): { dir: string; env: Record<string, string> } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "silo-pnpm-layout-"));
+  const dir = tempDir("silo-pnpm-layout-");
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
   // A user config of our own, so the machine's ~/.npmrc cannot leak in.
   const user = path.join(dir, "user.npmrc");

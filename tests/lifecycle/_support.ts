@@ -5,10 +5,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { tempDir as storeTempDir } from "../support/store.ts";
 import { sri } from "../support/tarball.ts";
 
 /** The repository root. */
@@ -62,9 +62,9 @@ export function runSilo(
   return spawnSilo(args, options).done;
 }
 
-/** A fresh temp directory. */
+/** A fresh temp directory (see tests/support/store.ts's `removeTempDirs`). */
 export function tempDir(prefix = "silo-life-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return storeTempDir(prefix);
 }
 
 /** One registry package of a generated lockfile. */

@@ -6,10 +6,13 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { startRegistry } from "../support/registry_server.ts";
 import { packageTgz } from "../support/tarball.ts";
+import { removeTempDirs } from "../support/store.ts";
 import { runSilo, tempDir, writeProject } from "./_support.ts";
+
+after(removeTempDirs);
 
 test(
   "an edit through a hardlink: status lists it, verify flags the store file, the next install re-fetches",

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
+import { removeTempDirs, tempDir } from "../support/store.ts";
 import { FIXTURES } from "./_fixtures.ts";
+
+after(removeTempDirs);
 import {
   addExcludedLinks,
   assertLockfileInSync,
@@ -14,7 +16,7 @@ import {
 } from "../../src/lockfile/mod.ts";
 
 function project(files: Record<string, unknown>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "silo-sync-"));
+  const dir = tempDir("silo-sync-");
   for (const [rel, content] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     fs.writeFileSync(path.join(dir, rel), typeof content === "string" ? content : JSON.stringify(content));

@@ -5,14 +5,16 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { readYarnProject, splitPattern } from "../../src/lockfile/yarn.ts";
 import { hoistYarn, type YarnFacts } from "../../src/lockfile/yarn_hoist.ts";
 import { LockfileError } from "../../src/lockfile/errors.ts";
 import { currentPlatform } from "../../src/lockfile/platform.ts";
 import { selectAll, selectPackages } from "../../src/lockfile/select.ts";
 import { planYarnBins } from "../../src/install/plan.ts";
-import { tempDir } from "../support/store.ts";
+import { removeTempDirs, tempDir } from "../support/store.ts";
+
+after(removeTempDirs);
 
 /** One lockfile entry: `deps` as name -> range, locked to version `range` (ranges here are exact). */
 interface Entry {

@@ -5,9 +5,18 @@ import path from "node:path";
 import { createContainer, T } from "../../src/container/app.ts";
 import type { Container } from "../../src/container/container.ts";
 
-/** A temp directory removed by the returned cleanup. */
+const made: string[] = [];
+
+/** A fresh temp directory; a test file that does not remove its own calls `after(removeTempDirs)`. */
 export function tempDir(prefix = "silo-test-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Remove every directory {@linkcode tempDir} made (in this test file: Bun runs files one at a time). */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** A container over a fresh store directory. */
