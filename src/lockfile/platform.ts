@@ -91,9 +91,9 @@ function once<T>(f: () => T): () => T {
  */
 function nodeOnPath(searchPath: string | undefined, cache: NodeVersionCache | undefined): string | undefined {
   // Windows finds `node.exe` through PATHEXT: left to spawn, and not cached.
-  const binary = process.platform === "win32" ? "node" : findNode(searchPath ?? "/bin:/usr/bin");
-  if (binary === undefined) return undefined;
-  const id = binary === "node" ? undefined : nodeBinaryId(binary);
+  const found = process.platform === "win32" ? { binary: "node" } : findNode(searchPath ?? "/bin:/usr/bin");
+  if (found === undefined) return undefined;
+  const { binary, id } = found;
   const known = id && cache?.get(id);
   if (known) return known;
   const r = spawnSync(binary, ["--version"], { encoding: "utf8", timeout: 10_000 });
@@ -102,13 +102,14 @@ function nodeOnPath(searchPath: string | undefined, cache: NodeVersionCache | un
   return version;
 }
 
-/** The `node` a command would run, found as execvp(3) finds it (POSIX). */
-function findNode(searchPath: string): string | undefined {
+/** The `node` a command would run, found as execvp(3) finds it (POSIX), and its {@linkcode nodeBinaryId}. */
+function findNode(searchPath: string): { binary: string; id?: string } | undefined {
   for (const dir of searchPath.split(path.delimiter)) {
     const file = path.resolve(dir || ".", "node");
     try {
       accessSync(file, constants.X_OK);
-      if (statSync(file).isFile()) return file;
+      const st = statSync(file);
+      if (st.isFile()) return { binary: file, id: nodeBinaryId(file, st) };
     } catch { /* not here */ }
   }
   return undefined;
@@ -116,20 +117,15 @@ function findNode(searchPath: string): string | undefined {
 
 /**
  * What names one node binary for {@linkcode NodeVersionCache}: its path, and the size, mtime and inode of
- * the file that path leads to; undefined when it cannot be read.
+ * the file that path leads to (`st`, its stat).
  *
  * @example
  * ```ts ignore
- * nodeBinaryId("/usr/bin/node"); // "/usr/bin/node 96441208 1714000000000 393502"
+ * nodeBinaryId("/usr/bin/node", statSync("/usr/bin/node")); // "/usr/bin/node 96441208 1714000000000 393502"
  * ```
  */
-export function nodeBinaryId(binary: string): string | undefined {
-  try {
-    const st = statSync(binary);
-    return `${binary} ${st.size} ${st.mtimeMs} ${st.ino}`;
-  } catch {
-    return undefined;
-  }
+export function nodeBinaryId(binary: string, st: { size: number; mtimeMs: number; ino: number }): string {
+  return `${binary} ${st.size} ${st.mtimeMs} ${st.ino}`;
 }
 
 /**

@@ -302,7 +302,7 @@ const SCRATCH_BYTES = 4096;
 
 /**
  * {@linkcode DirCalls} over the raw calls. Paths are encoded into two reused buffers (these run once per
- * file of an install: a fresh buffer per path was measurable), so a call must not be re-entered.
+ * file of an install), so a call must not be re-entered.
  *
  * @example
  * ```ts ignore
@@ -345,7 +345,7 @@ export function linuxDirCalls(c: LinuxDirSyscalls): DirCalls {
         throw error;
       }
       const mode = view.getUint16(28, true);
-      // 64-bit fields as two 32-bit halves: a BigInt per field was measurable at one stat per file.
+      // 64-bit fields read as two 32-bit halves: no BigInt per field, at one stat per file.
       const seconds = view.getUint32(112, true) + view.getInt32(116, true) * 2 ** 32;
       return {
         isFile: (mode & 0o170000) === 0o100000,

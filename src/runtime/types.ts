@@ -27,8 +27,9 @@ export interface Libc {
 
 /**
  * Paths resolved from an open directory (Linux's `*at` calls). A hot install links ~16,000 store files:
- * `linkat(storeFd, "ab/cd..", packageFd, "lib/x.js")` walks 3 path components where `link()` with two
- * absolute paths walks ~14, and the kernel's path walk was ~13% of the install's CPU samples.
+ * `linkat(storeFd, "ab/cd..", packageFd, "lib/x.js")` walks a few path components where `link()` with
+ * two absolute paths walks a dozen or more, and the kernel's path walk was ~13% of the install's CPU
+ * samples.
  * Failures throw an Error whose `code` is the errno name, like node:fs.
  */
 export interface DirCalls {

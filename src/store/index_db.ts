@@ -150,7 +150,7 @@ export class StoreIndex {
     switchToWal(db, busyTimeoutMs);
     db.exec("PRAGMA synchronous = NORMAL");
     // Rows are read through a memory map instead of a pread per page: a hot install reads every package's
-    // file map (mocha: 2.9 MB of rows, ~2,300 reads) and this cut its lookups by a fifth. Nothing in silo
+    // file map (mocha: 2.9 MB of rows, ~2,300 preads) and its lookups took ~15% less. Nothing in silo
     // shrinks the file (no VACUUM), which is what makes a mapped database fault.
     db.exec("PRAGMA mmap_size = 268435456");
     db.transaction(() => db.exec(SCHEMA));

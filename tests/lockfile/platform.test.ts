@@ -133,8 +133,7 @@ test("the node on PATH is asked its version once per binary: the cache answers u
     assert.equal(platform.nodeVersion?.(), "18.1.0");
     assert.equal(platform.nodeVersion?.(), "18.1.0");
     assert.equal(ran(), 1, "asked once per install");
-    assert.deepEqual([...cache], [[nodeBinaryId(node), "18.1.0"]]);
-    assert.match(nodeBinaryId(node)!, new RegExp(`^${node} `));
+    assert.deepEqual([...cache], [[nodeBinaryId(node, fs.statSync(node)), "18.1.0"]]);
 
     assert.equal(ask(), "18.1.0", "a later install takes it from the cache");
     assert.equal(ran(), 1);
