@@ -107,11 +107,12 @@ export class Materializer {
    */
   openStore(): Disposable {
     const at = this.#at;
-    if (!at || this.#storeFd !== undefined) return { [Symbol.dispose]() {} };
+    const nothingHeld = { [Symbol.dispose]() {} };
+    if (!at || this.#storeFd !== undefined) return nothingHeld;
     try {
       this.#storeFd = at.openDir(at.cwd, this.#layout.files);
     } catch {
-      return { [Symbol.dispose]() {} }; // the absolute paths report what is wrong, file by file
+      return nothingHeld; // the absolute paths report what is wrong, file by file
     }
     return {
       [Symbol.dispose]: () => {

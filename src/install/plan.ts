@@ -7,7 +7,13 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { Dependency, Graph, Importer, PackageNode } from "../lockfile/graph.ts";
+import {
+  type Dependency,
+  type Graph,
+  type Importer,
+  isLinkedFolder,
+  type PackageNode,
+} from "../lockfile/graph.ts";
 import { nameFromKey } from "../lockfile/npm.ts";
 import { pnpmDirName } from "../lockfile/pnpm.ts";
 import type { Selection } from "../lockfile/select.ts";
@@ -87,7 +93,7 @@ export function planHoisted(graph: Graph, selection: Selection): InstallPlan {
       throw new Error(`the lockfile gives ${node.name}@${node.version} no location; it cannot be placed`);
     }
     const bin = { binDir: binDirOf(location), pkgDir: location, id };
-    if (node.resolution.kind === "directory" && !node.resolution.copy) {
+    if (isLinkedFolder(node.resolution)) {
       plan.links.push({ path: location, target: node.resolution.path });
       linkedBins.push(bin);
     } else {
@@ -381,9 +387,8 @@ export function planYarnBins(
   selection: Selection,
   nohoist: Map<string, string> = new Map(),
 ): BinPlan[] {
-  const linked = (node: PackageNode) => node.resolution.kind === "directory" && !node.resolution.copy;
   const folderOf = (node: PackageNode) =>
-    linked(node) ? (node.resolution as { path: string }).path : node.location!;
+    isLinkedFolder(node.resolution) ? node.resolution.path : node.location!;
   const ids = [...selection.install].sort((a, b) =>
     graph.packages.get(a)!.location!.localeCompare(graph.packages.get(b)!.location!)
   );
@@ -397,7 +402,9 @@ export function planYarnBins(
   for (const id of ids) {
     const node = graph.packages.get(id)!;
     const folder = folderOf(node);
-    const deps = linked(node) ? importers.get(folder)?.dependencies ?? [] : node.dependencies;
+    const deps = isLinkedFolder(node.resolution)
+      ? importers.get(folder)?.dependencies ?? []
+      : node.dependencies;
     const binDir = posix.join(folder, "node_modules", ".bin");
     const own = deps.flatMap((d) =>
       d.target.kind === "package" && selection.install.has(d.target.id) ? [binOf(binDir, d.target.id)] : []

@@ -19,7 +19,15 @@
  */
 import { parse, type ParseError, printParseErrorCode } from "jsonc-parser";
 import { lineCol, LockfileError, unsupportedVersion } from "./errors.ts";
-import type { Dependency, Graph, GraphWarning, Importer, PackageNode, Resolution } from "./graph.ts";
+import {
+  type Dependency,
+  type Graph,
+  type GraphWarning,
+  type Importer,
+  isLinkedFolder,
+  type PackageNode,
+  type Resolution,
+} from "./graph.ts";
 import { registryOrTarball, resolveKey } from "./npm.ts";
 
 /** A package's metadata object (INFO), and a workspace's entry under `workspaces`. */
@@ -118,7 +126,7 @@ export function parseBunLockfile(text: string, file = "bun.lock"): Graph {
       const r = target.resolution;
       out.push({
         alias,
-        target: r.kind === "directory" && !r.copy
+        target: isLinkedFolder(r)
           ? { kind: "link", path: r.path, id: target.id }
           : { kind: "package", id: target.id },
         ...flags,
@@ -130,7 +138,7 @@ export function parseBunLockfile(text: string, file = "bun.lock"): Graph {
   const packages = new Map<string, PackageNode>();
   for (const { node, info } of entries.values()) {
     // A symlinked folder's own dependencies belong to it (bun records none for link: folders).
-    if (!(node.resolution.kind === "directory" && !node.resolution.copy)) {
+    if (!isLinkedFolder(node.resolution)) {
       node.dependencies = bind(node.location!, info, false, node.id);
     }
     packages.set(node.id, node);

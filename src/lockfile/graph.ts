@@ -29,6 +29,20 @@ export type Resolution =
    */
   | { kind: "git"; repo?: string; commit?: string; archive?: string; path?: string; integrity?: string };
 
+/**
+ * Whether `r` is a folder the hoisted layout symlinks (npm's `link: true`, workspaces, yarn's `link:`),
+ * not one whose files are placed (`copy`).
+ *
+ * @example
+ * ```ts
+ * isLinkedFolder({ kind: "directory", path: "packages/a" }); // true
+ * isLinkedFolder({ kind: "directory", path: "vendor/b", copy: true }); // false
+ * ```
+ */
+export function isLinkedFolder(r: Resolution): r is Extract<Resolution, { kind: "directory" }> {
+  return r.kind === "directory" && !r.copy;
+}
+
 /** One edge: `alias` is the folder name the dependent sees in node_modules. */
 export interface Dependency {
   /** Folder name under the dependent's node_modules (differs from the package name for aliases). */
