@@ -11,7 +11,7 @@ import type { PackageNode } from "../lockfile/graph.ts";
 import { packageKey, type PackageRecord } from "../store/index_db.ts";
 import type { AddOptions, Store } from "../store/store.ts";
 import { downloadWithRetry, TransientFetchError } from "./download.ts";
-import { fetchGitTree, gitBuildScripts, type GitResolution } from "./git_source.ts";
+import type { GitResolution } from "./git_source.ts";
 import type { RegistryClient } from "./registry.ts";
 import { SingleFlight } from "./single_flight.ts";
 import { type PlacedFiles, TarballError } from "./tar_ingest.ts";
@@ -278,6 +278,8 @@ export class PackageFetcher {
     let bytes = 0;
     this.stats.active++;
     try {
+      // Loaded for git dependencies only (it brings hosted-git-info).
+      const { fetchGitTree, gitBuildScripts } = await import("./git_source.ts");
       const dir = await fetchGitTree(r, tmp, {
         label,
         offline: this.#options.offline,

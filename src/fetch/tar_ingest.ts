@@ -11,7 +11,6 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, gunzipSync } from "node:zlib";
-import tar from "tar-stream";
 import { gunzipWhole, TOO_LARGE_CODE } from "../runtime/gunzip.ts";
 import { readTar, type TarEntry, type TarEntryType, TarFormatError } from "./tar_reader.ts";
 import { type CasWriter, linkReplacing } from "../store/cas.ts";
@@ -287,7 +286,8 @@ export async function ingestTarball(
     };
   };
 
-  const extract = source instanceof Uint8Array ? undefined : tar.extract();
+  // tar-stream only for a stream: a worker's tarball in memory goes through tar_reader.ts.
+  const extract = source instanceof Uint8Array ? undefined : (await import("tar-stream")).default.extract();
   try {
     if (source instanceof Uint8Array) {
       // A worker's job: gunzipped in one native call and read in place, each entry's body whole.

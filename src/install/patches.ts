@@ -13,7 +13,7 @@ import { applyPatch, parsePatch } from "diff";
 import semver from "semver";
 import { parse as parseYaml } from "yaml";
 import { readJsonObject } from "../lockfile/json.ts";
-import { base32 } from "../lockfile/pnpm.ts";
+import { base32 } from "../lockfile/pnpm_names.ts";
 
 /** A patch to apply to one package. */
 export interface PatchFile {
@@ -21,11 +21,6 @@ export interface PatchFile {
   file: string;
   /** Its hash as the lockfile records it (see {@linkcode patchFileHash}). */
   hash: string;
-}
-
-/** The patch_hash a pnpm snapshot id carries, if any. */
-export function patchHashOf(id: string): string | undefined {
-  return /\(patch_hash=([0-9a-z]+)\)/.exec(id)?.[1];
 }
 
 /**

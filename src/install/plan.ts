@@ -15,7 +15,7 @@ import {
   type PackageNode,
 } from "../lockfile/graph.ts";
 import { nameFromKey } from "../lockfile/npm.ts";
-import { pnpmDirName } from "../lockfile/pnpm.ts";
+import { pnpmDirName } from "../lockfile/pnpm_names.ts";
 import type { Selection } from "../lockfile/select.ts";
 import { followsEdge } from "../lockfile/walk.ts";
 import { DEFAULT_LAYOUT, matchesPatterns, type PnpmLayout } from "./pnpm_layout.ts";

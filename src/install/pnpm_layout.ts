@@ -13,10 +13,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import process from "node:process";
-import { parse } from "yaml";
 import { type Env, parseNpmrc } from "../fetch/npmrc.ts";
 import { readJsonObject } from "../lockfile/json.ts";
-import type { PnpmFolderHash } from "../lockfile/pnpm.ts";
+import type { PnpmFolderHash } from "../lockfile/pnpm_names.ts";
+import { parseYaml } from "../lockfile/yaml.ts";
 import { pinnedManager } from "./package_manager.ts";
 import { LAYOUT_SETTINGS, pnpmSettingsFiles, UNSUPPORTED_SETTINGS } from "./pnpm_settings_files.ts";
 
@@ -103,11 +103,11 @@ const PNPM9_PUBLIC_HOIST_PATTERN = ["*eslint*", "*prettier*"];
  *
  * @example
  * ```ts ignore
- * const layout = readPnpmLayout("/app"); // shamefully-hoist=true in /app/.npmrc
+ * const layout = await readPnpmLayout("/app"); // shamefully-hoist=true in /app/.npmrc
  * layout.publicHoistPattern; // ["*"]
  * ```
  */
-export function readPnpmLayout(projectDir: string, env: Env = process.env): PnpmLayout {
+export async function readPnpmLayout(projectDir: string, env: Env = process.env): Promise<PnpmLayout> {
   const settings: Record<string, unknown> = {};
   const sources: Record<string, string> = {};
   const set = (key: string, value: unknown, file: string) => {
@@ -135,7 +135,7 @@ export function readPnpmLayout(projectDir: string, env: Env = process.env): Pnpm
     if (file.endsWith(".yaml")) {
       let doc: unknown;
       try {
-        doc = parse(text);
+        doc = await parseYaml(text);
       } catch {
         continue;
       }
@@ -271,11 +271,11 @@ function globMatch(pattern: string, name: string): boolean {
  *
  * @example
  * ```ts ignore
- * planIsolated(graph, selection, { layout: isolatedLayout(projectDir) });
+ * planIsolated(graph, selection, { layout: await isolatedLayout(projectDir) });
  * ```
  */
-export function isolatedLayout(projectDir: string, env: Env = process.env): PnpmLayout {
-  const layout = readPnpmLayout(projectDir, env);
+export async function isolatedLayout(projectDir: string, env: Env = process.env): Promise<PnpmLayout> {
+  const layout = await readPnpmLayout(projectDir, env);
   if (layout.nodeLinker !== "isolated") {
     throw new Error(
       `${layout.sources.nodeLinker} sets node-linker to "${layout.nodeLinker}"; silo builds pnpm's isolated ` +

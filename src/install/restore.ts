@@ -53,7 +53,7 @@ import { patchPackageTargets } from "./patch_package.ts";
 import type { NpmSettings } from "./npm_settings.ts";
 import { ignoredSettingsWarnings, isolatedLayout } from "./pnpm_layout.ts";
 import { nativeBinRedirect } from "./bun_native_bins.ts";
-import { applyPatchFile, findPatch, patchHashOf, readPatchConfig } from "./patches.ts";
+import { patchHashOf } from "../lockfile/pnpm_names.ts";
 import {
   hasLifecycle,
   PROJECT_LIFECYCLE,
@@ -100,9 +100,9 @@ export async function restore(
   using pool = workers > 0 ? WorkerPool.start(workers) : undefined;
   if (parsed) {
     addExcludedLinks(projectDir, parsed);
-    assertLockfileInSync(projectDir, parsed, lock.file);
+    await assertLockfileInSync(projectDir, parsed, lock.file);
   }
-  const pnpmLayout = parsed?.layout === "isolated" ? isolatedLayout(projectDir) : undefined;
+  const pnpmLayout = parsed?.layout === "isolated" ? await isolatedLayout(projectDir) : undefined;
   for (const w of pnpmLayout ? ignoredSettingsWarnings(pnpmLayout) : []) warn(w);
   const index = c.get(T.index);
   const nodeVersions = {
@@ -322,7 +322,9 @@ export async function restore(
   /** Per placed package, the file imported last: it exists only once the folder is complete. */
   const lastFiles = new Map<string, string>();
   const scriptJobs: ScriptJob[] = [];
-  let patchConfig: Map<string, string> | undefined;
+  // pnpm's patches (and the diff library) load only for a lockfile with patched packages.
+  const patches = plan.placements.some((p) => patchHashOf(p.id)) ? await import("./patches.ts") : undefined;
+  const patchConfig = patches?.readPatchConfig(projectDir);
 
   // Workers that cannot run (a runtime without them, a binary built without the worker) cost speed, not
   // the install: say so once and link on this thread.
@@ -365,8 +367,8 @@ export async function restore(
     }
     const patchHash = patchHashOf(placement.id);
     const patch = patchHash
-      ? findPatch(
-        patchConfig ??= readPatchConfig(projectDir),
+      ? patches!.findPatch(
+        patchConfig!,
         placement.node.name,
         placement.node.version,
         patchHash,
@@ -415,7 +417,7 @@ export async function restore(
   ) => {
     progress.files += imported.files;
     if (imported.last) lastFiles.set(placement.id, imported.last);
-    if (patch) applyPatchFile(patch, dir, `${placement.node.name}@${placement.node.version}`);
+    if (patch) patches!.applyPatchFile(patch, dir, `${placement.node.name}@${placement.node.version}`);
     records.set(placement.id, record);
     if (runs) {
       scriptJobs.push({

@@ -9,11 +9,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import semver from "semver";
-import { parse as parseYaml } from "yaml";
 import { LockfileError } from "./errors.ts";
 import { readJsonObject } from "./json.ts";
 import { managerOf } from "./locate.ts";
 import type { Graph, Importer } from "./graph.ts";
+import { parseYaml } from "./yaml.ts";
 
 /** One dependency on which package.json and the lockfile disagree. */
 export interface SpecifierMismatch {
@@ -87,10 +87,10 @@ function lockedSatisfies(graph: Graph, importer: Importer, name: string, spec: s
  * (`$name`) are recorded resolved and are left aside. Only certain drift is reported: a false alarm would
  * stop an install pnpm makes.
  */
-export function findSettingMismatches(projectDir: string, graph: Graph): string[] {
+export async function findSettingMismatches(projectDir: string, graph: Graph): Promise<string[]> {
   const recorded = graph.recordedSettings;
   if (!recorded) return [];
-  const yaml = readYamlObject(path.join(projectDir, "pnpm-workspace.yaml"));
+  const yaml = await readYamlObject(path.join(projectDir, "pnpm-workspace.yaml"));
   const manifest = readJsonObject(path.join(projectDir, "package.json"));
   const pnpmField = (manifest.pnpm ?? {}) as Record<string, unknown>;
   const found: string[] = [];
@@ -139,10 +139,10 @@ export function findSettingMismatches(projectDir: string, graph: Graph): string[
   return found;
 }
 
-function readYamlObject(file: string): Record<string, unknown> {
+async function readYamlObject(file: string): Promise<Record<string, unknown>> {
   try {
-    const doc = parseYaml(fs.readFileSync(file, "utf8"));
-    return doc && typeof doc === "object" ? doc : {};
+    const doc = await parseYaml(fs.readFileSync(file, "utf8"));
+    return doc && typeof doc === "object" ? doc as Record<string, unknown> : {};
   } catch {
     return {}; // absent or unreadable: pnpm itself reports a malformed file
   }
@@ -174,8 +174,12 @@ export function addExcludedLinks(projectDir: string, graph: Graph): void {
   }
 }
 
-/** Throw a {@linkcode LockfileError} listing the mismatches, when there are any. */
-export function assertLockfileInSync(projectDir: string, graph: Graph, lockfile: string): void {
+/** Throw (reject with) a {@linkcode LockfileError} listing the mismatches, when there are any. */
+export async function assertLockfileInSync(
+  projectDir: string,
+  graph: Graph,
+  lockfile: string,
+): Promise<void> {
   const describe = (m: SpecifierMismatch) => {
     const where = m.importer === "." ? "package.json" : `${m.importer}/package.json`;
     if (m.lockfile === undefined) return `${m.name}@${m.manifest} is in ${where} but not in the lockfile`;
@@ -184,7 +188,7 @@ export function assertLockfileInSync(projectDir: string, graph: Graph, lockfile:
   };
   const mismatches = [
     ...findSpecifierMismatches(projectDir, graph).map(describe),
-    ...findSettingMismatches(projectDir, graph),
+    ...await findSettingMismatches(projectDir, graph),
   ];
   if (mismatches.length === 0) return;
   const what = graph.source === "pnpm-lock.yaml"

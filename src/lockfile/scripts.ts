@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import semver from "semver";
-import { parse } from "yaml";
+import { parseYaml } from "./yaml.ts";
 
 /**
  * Packages allowed to run install scripts: package.json `trustedDependencies` (bun),
@@ -20,7 +20,7 @@ import { parse } from "yaml";
  * const allowed = await readAllowedScripts("."); // ["esbuild", "sharp"]
  * ```
  */
-export function readAllowedScripts(projectDir: string): Promise<string[]> {
+export async function readAllowedScripts(projectDir: string): Promise<string[]> {
   const names = new Set<string>();
   const add = (list: unknown) => {
     if (Array.isArray(list)) { for (const n of list) if (typeof n === "string") names.add(n); }
@@ -30,18 +30,18 @@ export function readAllowedScripts(projectDir: string): Promise<string[]> {
       for (const [name, ok] of Object.entries(map)) if (ok === true) names.add(name);
     }
   };
-  const manifest = readOptional(join(projectDir, "package.json"), (t) => JSON.parse(t));
+  const manifest = await readOptional(join(projectDir, "package.json"), (t) => JSON.parse(t));
   if (manifest && typeof manifest === "object") {
     add(manifest.trustedDependencies);
     add(manifest.pnpm?.onlyBuiltDependencies);
     addTrue(manifest.allowScripts);
   }
-  const workspace = readOptional(join(projectDir, "pnpm-workspace.yaml"), (t) => parse(t));
+  const workspace = await readOptional(join(projectDir, "pnpm-workspace.yaml"), parseYaml);
   if (workspace && typeof workspace === "object") {
     add(workspace.onlyBuiltDependencies);
     addTrue(workspace.allowBuilds);
   }
-  return Promise.resolve([...names].sort());
+  return [...names].sort();
 }
 
 /**
@@ -65,7 +65,7 @@ export function scriptsAllowed(allowed: ReadonlySet<string>, name: string, versi
 }
 
 // deno-lint-ignore no-explicit-any
-function readOptional(path: string, parseText: (text: string) => any): any {
+async function readOptional(path: string, parseText: (text: string) => unknown): Promise<any> {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -73,7 +73,7 @@ function readOptional(path: string, parseText: (text: string) => any): any {
     return undefined;
   }
   try {
-    return parseText(text);
+    return await parseText(text);
   } catch {
     return undefined;
   }

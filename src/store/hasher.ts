@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { createSHA1, createSHA512, type IHasher } from "hash-wasm";
+import type { IHasher } from "hash-wasm";
 
 /** An incremental hash. */
 export interface IncrementalHash {
@@ -25,6 +25,8 @@ export interface Hasher {
 
 /** The hash-wasm hasher; one instance serves every sync one-shot call (JS runs them one at a time). */
 export async function createWasmHasher(): Promise<Hasher> {
+  // Loaded only when asked for: the native hasher is the default.
+  const { createSHA1, createSHA512 } = await import("hash-wasm");
   const shared = await createSHA512();
   return {
     name: "hash-wasm",

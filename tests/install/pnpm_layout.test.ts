@@ -36,12 +36,12 @@ test("matchesPatterns follows pnpm's matcher: whole-name globs, case-sensitive, 
   assert.ok(matchesPatterns(["a.b"], "a.b") && !matchesPatterns(["a.b"], "axb"), "dots are literal");
 });
 
-test("readPnpmLayout: .npmrc arrays and flags, pnpm-workspace.yaml wins, defaults by pnpm version", () => {
+test("readPnpmLayout: .npmrc arrays and flags, pnpm-workspace.yaml wins, defaults by pnpm version", async () => {
   const rc = project({
     ".npmrc": "public-hoist-pattern[]=*types*\npublic-hoist-pattern[]=!@types/react\nhoist=false\n",
     "package.json": "{}",
   });
-  const fromRc = readPnpmLayout(rc.dir, rc.env);
+  const fromRc = await readPnpmLayout(rc.dir, rc.env);
   assert.deepEqual(fromRc.publicHoistPattern, ["*types*", "!@types/react"]);
   assert.deepEqual(fromRc.hoistPattern, [], "hoist=false");
 
@@ -50,14 +50,14 @@ test("readPnpmLayout: .npmrc arrays and flags, pnpm-workspace.yaml wins, default
     "pnpm-workspace.yaml": "shamefullyHoist: false\nhoistPattern:\n  - '@babel/*'\n",
     "package.json": "{}",
   });
-  const yaml = readPnpmLayout(both.dir, both.env);
+  const yaml = await readPnpmLayout(both.dir, both.env);
   assert.deepEqual(yaml.publicHoistPattern, [], "the workspace file wins over .npmrc");
   assert.deepEqual(yaml.hoistPattern, ["@babel/*"]);
   assert.equal(yaml.sources.shamefullyHoist, path.join(both.dir, "pnpm-workspace.yaml"));
 
   const user = project({ "user.npmrc": "shamefully-hoist=true\n", "package.json": "{}" });
   assert.deepEqual(
-    readPnpmLayout(user.dir, user.env).publicHoistPattern,
+    (await readPnpmLayout(user.dir, user.env)).publicHoistPattern,
     ["*"],
     "the user's .npmrc counts",
   );
@@ -66,10 +66,14 @@ test("readPnpmLayout: .npmrc arrays and flags, pnpm-workspace.yaml wins, default
     ".npmrc": "shamefully-hoist=true\n",
     "package.json": JSON.stringify({ packageManager: "pnpm@11.2.0" }),
   });
-  assert.deepEqual(readPnpmLayout(pnpm11.dir, pnpm11.env).publicHoistPattern, [], "pnpm 11 ignores .npmrc");
+  assert.deepEqual(
+    (await readPnpmLayout(pnpm11.dir, pnpm11.env)).publicHoistPattern,
+    [],
+    "pnpm 11 ignores .npmrc",
+  );
 
   const pnpm9 = project({ "package.json": JSON.stringify({ packageManager: "pnpm@9.15.9+sha512.abc" }) });
-  const old = readPnpmLayout(pnpm9.dir, pnpm9.env);
+  const old = await readPnpmLayout(pnpm9.dir, pnpm9.env);
   assert.deepEqual(old.publicHoistPattern, ["*eslint*", "*prettier*"], "pnpm 9's default public pattern");
   assert.equal(old.alwaysMakeHoistDir, false);
   assert.equal(old.linksOwnBins, false);
@@ -80,13 +84,17 @@ test("readPnpmLayout: .npmrc arrays and flags, pnpm-workspace.yaml wins, default
   assert.equal(old.binsOfLinkedDeps, true);
   assert.equal(old.folderHash, "md5-base32", "pnpm 9 shortens folder names with md5 in base32");
   const pnpm10 = project({ "package.json": JSON.stringify({ packageManager: "pnpm@10.34.9" }) });
-  assert.equal(readPnpmLayout(pnpm10.dir, pnpm10.env).folderHash, "sha256");
-  assert.equal(readPnpmLayout(pnpm10.dir, pnpm10.env).hashesAmbiguousUrls, false);
+  assert.equal((await readPnpmLayout(pnpm10.dir, pnpm10.env)).folderHash, "sha256");
+  assert.equal((await readPnpmLayout(pnpm10.dir, pnpm10.env)).hashesAmbiguousUrls, false);
   assert.equal(old.hashesAmbiguousUrls, false);
-  assert.equal(readPnpmLayout(pnpm11.dir, pnpm11.env).hashesAmbiguousUrls, false);
+  assert.equal((await readPnpmLayout(pnpm11.dir, pnpm11.env)).hashesAmbiguousUrls, false);
   for (const [version, hashes] of [["12.9.3", false], ["12.10.0", true], ["13.0.0", true]] as const) {
     const pinned = project({ "package.json": JSON.stringify({ packageManager: `pnpm@${version}` }) });
-    assert.equal(readPnpmLayout(pinned.dir, pinned.env).hashesAmbiguousUrls, hashes, `pnpm ${version}`);
+    assert.equal(
+      (await readPnpmLayout(pinned.dir, pinned.env)).hashesAmbiguousUrls,
+      hashes,
+      `pnpm ${version}`,
+    );
     fs.rmSync(pinned.dir, { recursive: true, force: true });
   }
 
@@ -94,12 +102,12 @@ test("readPnpmLayout: .npmrc arrays and flags, pnpm-workspace.yaml wins, default
     "package.json": "{}",
     "pnpm-workspace.yaml": "hoistWorkspacePackages: false\nvirtualStoreDirMaxLength: 60\n",
   });
-  const set = readPnpmLayout(settings.dir, settings.env);
+  const set = await readPnpmLayout(settings.dir, settings.env);
   assert.equal(set.hoistWorkspacePackages, false);
   assert.equal(set.virtualStoreDirMaxLength, 60);
 
   const plain = project({ "package.json": "{}" });
-  assert.deepEqual(readPnpmLayout(plain.dir, plain.env), {
+  assert.deepEqual(await readPnpmLayout(plain.dir, plain.env), {
     nodeLinker: "isolated",
     hoistPattern: ["*"],
     publicHoistPattern: [],
@@ -122,9 +130,9 @@ test("readPnpmLayout: .npmrc arrays and flags, pnpm-workspace.yaml wins, default
   }
 });
 
-test("a project that asks pnpm for another node-linker gets an error naming the setting and its file", () => {
+test("a project that asks pnpm for another node-linker gets an error naming the setting and its file", async () => {
   const p = project({ "pnpm-workspace.yaml": "nodeLinker: hoisted\n", "package.json": "{}" });
-  assert.throws(
+  await assert.rejects(
     () => isolatedLayout(p.dir, p.env),
     (e: Error) =>
       e.message.includes(path.join(p.dir, "pnpm-workspace.yaml")) && e.message.includes('"hoisted"'),
@@ -132,9 +140,9 @@ test("a project that asks pnpm for another node-linker gets an error naming the 
   fs.rmSync(p.dir, { recursive: true, force: true });
 });
 
-test("settings silo does not implement: a tree elsewhere is refused, the rest named in a warning, defaults pass", () => {
+test("settings silo does not implement: a tree elsewhere is refused, the rest named in a warning, defaults pass", async () => {
   const moved = project({ ".npmrc": "modules-dir=deps\n", "package.json": "{}" });
-  assert.throws(
+  await assert.rejects(
     () => isolatedLayout(moved.dir, moved.env),
     (e: Error) => e.message.startsWith(`${path.join(moved.dir, ".npmrc")} sets modulesDir;`),
   );
@@ -143,7 +151,7 @@ test("settings silo does not implement: a tree elsewhere is refused, the rest na
     "pnpm-workspace.yaml":
       "virtualStoreDir: node_modules/.pnpm\nmodulesDir: ./node_modules/\ndedupeDirectDeps: false\n",
   });
-  const plain = isolatedLayout(defaults.dir, defaults.env);
+  const plain = await isolatedLayout(defaults.dir, defaults.env);
   assert.deepEqual(ignoredSettingsWarnings(plain), []);
   const dedupe = project({
     "package.json": "{}",
@@ -151,7 +159,7 @@ test("settings silo does not implement: a tree elsewhere is refused, the rest na
       "dedupeDirectDeps: true\nsharedWorkspaceLockfile: false\nconfigDependencies:\n  x: 1.0.0\n",
   });
   const yaml = path.join(dedupe.dir, "pnpm-workspace.yaml");
-  assert.deepEqual(ignoredSettingsWarnings(isolatedLayout(dedupe.dir, dedupe.env)), [
+  assert.deepEqual(ignoredSettingsWarnings(await isolatedLayout(dedupe.dir, dedupe.env)), [
     `${yaml} sets dedupeDirectDeps, which silo does not implement: ` +
     "workspace projects keep links to the dependencies the root also has",
     `${yaml} sets sharedWorkspaceLockfile, which silo does not implement: ` +
@@ -164,9 +172,11 @@ test("settings silo does not implement: a tree elsewhere is refused, the rest na
     "package.json": JSON.stringify({ pnpm: { supportedArchitectures: { os: ["darwin"] } } }),
     "pnpm-workspace.yaml": "supportedArchitectures:\n  cpu: [current, arm64]\n",
   });
-  assert.deepEqual(isolatedLayout(arch.dir, arch.env).supportedArchitectures, { cpu: ["current", "arm64"] });
+  assert.deepEqual((await isolatedLayout(arch.dir, arch.env)).supportedArchitectures, {
+    cpu: ["current", "arm64"],
+  });
   fs.rmSync(path.join(arch.dir, "pnpm-workspace.yaml"));
-  assert.deepEqual(isolatedLayout(arch.dir, arch.env).supportedArchitectures, { os: ["darwin"] });
+  assert.deepEqual((await isolatedLayout(arch.dir, arch.env)).supportedArchitectures, { os: ["darwin"] });
   for (const p of [moved, defaults, dedupe, arch]) fs.rmSync(p.dir, { recursive: true, force: true });
 });
 

@@ -61,7 +61,7 @@ test("package-lock: package.json in sync passes; a changed, added or removed dep
     findSpecifierMismatches(stale, graph).map((m) => [m.name, m.manifest, m.lockfile]).sort(),
     [["is-number", undefined, "7.0.0"], ["ms", "^3.0.0", "^2.1.3"], ["semver", "^7.0.0", undefined]],
   );
-  assert.throws(
+  await assert.rejects(
     () => assertLockfileInSync(stale, graph, path.join(stale, "package-lock.json")),
     (e) =>
       e instanceof LockfileError &&
@@ -121,7 +121,7 @@ ${MS_PACKAGES}`;
   assert.deepEqual(findSpecifierMismatches(dir, graph), [
     { importer: "packages/a", name: "ms", manifest: "^2.0.0", lockfile: "2.1.3" },
   ]);
-  assert.throws(
+  await assert.rejects(
     () => assertLockfileInSync(dir, graph, "pnpm-lock.yaml"),
     /packages\/a\/package\.json.*pnpm install/s,
   );
@@ -190,7 +190,7 @@ ${MS_PACKAGES}`;
   const inSync =
     "catalog:\n  ms: ^2.1.0\n  unused: ^1.0.0\ncatalogs:\n  old:\n    ms: ^2.0.0\noverrides:\n  ansi-regex: 5.0.1\n";
   const ok = project({ "package.json": manifest, "pnpm-lock.yaml": lock, "pnpm-workspace.yaml": inSync });
-  assert.deepEqual(findSettingMismatches(ok, await readLockfile(ok)), []);
+  assert.deepEqual(await findSettingMismatches(ok, await readLockfile(ok)), []);
 
   const drifted = project({
     "package.json": { ...manifest, pnpm: { overrides: { "ansi-regex": "5.0.1" } } },
@@ -199,13 +199,13 @@ ${MS_PACKAGES}`;
       "catalog:\n  ms: ^2.0.0\ncatalogs:\n  old: {}\noverrides:\n  ansi-regex: 6.0.1\n  new-one: 1.0.0\n",
   });
   const graph = await readLockfile(drifted);
-  assert.deepEqual(findSettingMismatches(drifted, graph), [
+  assert.deepEqual(await findSettingMismatches(drifted, graph), [
     "overrides: ansi-regex is 6.0.1 in pnpm-workspace.yaml but 5.0.1 in the lockfile",
     "overrides: new-one@1.0.0 is in pnpm-workspace.yaml but not in the lockfile",
     "the default catalog: ms is ^2.0.0 in pnpm-workspace.yaml but ^2.1.0 in the lockfile",
     "catalog old: ms@^2.0.0 is in the lockfile but not in pnpm-workspace.yaml",
   ]);
-  assert.throws(
+  await assert.rejects(
     () => assertLockfileInSync(drifted, graph, path.join(drifted, "pnpm-lock.yaml")),
     (e: Error) =>
       e instanceof LockfileError && /overrides: ansi-regex is 6\.0\.1/.test(e.message) &&
