@@ -8,7 +8,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import semver from "semver";
+import satisfies from "semver/functions/satisfies.js";
+import validRange from "semver/ranges/valid.js";
 import { LockfileError } from "./errors.ts";
 import { readJsonObject } from "./json.ts";
 import { managerOf } from "./locate.ts";
@@ -74,8 +75,8 @@ function lockedSatisfies(graph: Graph, importer: Importer, name: string, spec: s
     if (at <= 4 || spec.slice(4, at) !== node.name) return false;
     range = spec.slice(at + 1);
   }
-  return semver.validRange(range) !== null &&
-    semver.satisfies(node.version, range, { includePrerelease: false });
+  return validRange(range) !== null &&
+    satisfies(node.version, range, { includePrerelease: false });
 }
 
 /**

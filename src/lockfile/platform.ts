@@ -7,7 +7,9 @@ import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import process from "node:process";
-import semver from "semver";
+// Only the functions used: all of semver (index.js) is ~50 modules, a few ms of every install on Deno.
+import satisfies from "semver/functions/satisfies.js";
+import valid from "semver/functions/valid.js";
 
 /** The machine a tree is installed for. */
 export interface Platform {
@@ -97,7 +99,7 @@ function nodeOnPath(searchPath: string | undefined, cache: NodeVersionCache | un
   const known = id && cache?.get(id);
   if (known) return known;
   const r = spawnSync(binary, ["--version"], { encoding: "utf8", timeout: 10_000 });
-  const version = r.status === 0 ? semver.valid(String(r.stdout).trim()) ?? undefined : undefined;
+  const version = r.status === 0 ? valid(String(r.stdout).trim()) ?? undefined : undefined;
   if (id && version) cache?.set(id, version);
   return version;
 }
@@ -142,7 +144,7 @@ export function nodeBinaryId(binary: string, st: { size: number; mtimeMs: number
 export function engineMismatch(pkg: { nodeEngine?: string }, platform: Platform): string | null {
   if (pkg.nodeEngine === undefined) return null;
   const version = platform.nodeVersion?.();
-  if (version === undefined || semver.satisfies(version, pkg.nodeEngine, { includePrerelease: true })) {
+  if (version === undefined || satisfies(version, pkg.nodeEngine, { includePrerelease: true })) {
     return null;
   }
   return `engine node ${pkg.nodeEngine} (node is ${version})`;

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import semver from "semver";
+import satisfies from "semver/functions/satisfies.js";
 import { parseYaml } from "./yaml.ts";
 
 /**
@@ -58,7 +58,7 @@ export function scriptsAllowed(allowed: ReadonlySet<string>, name: string, versi
   for (const entry of allowed) {
     if (entry.length > name.length + 1 && entry.startsWith(`${name}@`)) {
       const range = entry.slice(name.length + 1);
-      if (range === version || semver.satisfies(version, range, { loose: true })) return true;
+      if (range === version || satisfies(version, range, { loose: true })) return true;
     }
   }
   return false;
