@@ -21,7 +21,8 @@ export { nameFromKey, parseNpmLockfile, resolveKey } from "./npm.ts";
 export { parseBunLockfile } from "./bun.ts";
 export { readYarnProject, type YarnProject, type YarnRef } from "./yarn.ts";
 export { hoistYarn, type YarnFacts, type YarnLayout } from "./yarn_hoist.ts";
-export { type DepPath, parseDepPath, parsePnpmLockfile, pnpmDirName, refToDepPath } from "./pnpm.ts";
+export { type DepPath, parseDepPath, parsePnpmLockfile, refToDepPath } from "./pnpm.ts";
+export { pnpmDirName } from "./pnpm_names.ts";
 export {
   currentPlatform,
   matchesPlatform,

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import process from "node:process";
-// Only the functions used: all of semver (index.js) is ~50 modules, a few ms of every install on Deno.
+// Only the functions used: all of semver (index.js) is ~50 modules, a few ms of every install under Deno
 import satisfies from "semver/functions/satisfies.js";
 import valid from "semver/functions/valid.js";
 
