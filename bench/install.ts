@@ -1,8 +1,8 @@
 /**
  * Whole-process install benchmark: silo (on Deno, on Bun, and as the single binary that
  * `deno task compile:bun` builds) against `npm ci`, `pnpm install --frozen-lockfile` and
- * `bun install --frozen-lockfile`, all with `--ignore-scripts`, plus `cp -al` of the finished tree as
- * the floor of a hardlinked restore.
+ * `bun install --frozen-lockfile`, all with `--ignore-scripts`, plus two floors of a hot install: `cp -al`
+ * of the finished tree, and bench/link_floor.c replaying the system calls silo's install cannot avoid.
  *
  * ```
  * deno task bench:install [--runs N] [--fixture mocha|svelte] [--scenario hot|cold|noop] [--quick]
@@ -36,6 +36,9 @@ import { type RegistryServer, startRegistry } from "../tests/support/registry_se
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const MIRROR = path.join(ROOT, "bench", ".mirror");
 const CLI = path.join(ROOT, "src", "cli", "main.ts");
+const LINK_FLOOR_C = path.join(ROOT, "bench", "link_floor.c");
+const LINK_FLOOR = "link floor (C)";
+const FLOORS = ["cp -al", LINK_FLOOR];
 
 type Scenario = "cold" | "hot" | "noop";
 const SCENARIOS: Scenario[] = ["cold", "hot", "noop"];
@@ -116,6 +119,36 @@ function nodeModulesDirs(project: string): string[] {
 
 function removeNodeModules(project: string): void {
   for (const dir of nodeModulesDirs(project)) rmrf(dir);
+}
+
+/**
+ * The list bench/link_floor.c replays (its header has the format): every folder, store file and symlink of
+ * the node_modules folders of `project`, whose files are hard links into `storeFiles`. Files that are no
+ * store links (the package managers' own state files) are left out.
+ */
+function writeLinkFloorList(project: string, storeFiles: string, listFile: string): number {
+  const stored = new Map<number, string>();
+  for (const shard of fs.readdirSync(storeFiles)) {
+    for (const name of fs.readdirSync(path.join(storeFiles, shard))) {
+      stored.set(fs.lstatSync(path.join(storeFiles, shard, name)).ino, `${shard}/${name}`);
+    }
+  }
+  const lines: string[] = [];
+  const walk = (dir: string) => {
+    lines.push(`D\t${path.relative(project, dir)}`);
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.isSymbolicLink()) lines.push(`S\t${fs.readlinkSync(p)}\t${path.relative(project, p)}`);
+      else {
+        const from = stored.get(fs.lstatSync(p).ino);
+        if (from) lines.push(`F\t${from}\t${path.relative(project, p)}`);
+      }
+    }
+  };
+  for (const dir of nodeModulesDirs(project)) walk(dir);
+  fs.writeFileSync(listFile, lines.join("\n") + "\n");
+  return lines.length;
 }
 
 /** Copy the fixture (read-only on disk) into a writable project folder. */
@@ -344,6 +377,21 @@ async function main(argv: string[]): Promise<number> {
     fs.chmodSync(siloBinary, 0o755);
   }
 
+  // The C floor, built with the system's C compiler (the kernel work alone, no runtime), on every core.
+  const floorThreads = os.availableParallelism?.() ?? os.cpus().length;
+  let linkFloor: string | undefined;
+  if (!values.tool || values.tool.includes(LINK_FLOOR)) {
+    linkFloor = path.join(work, "link_floor");
+    const cc = spawnSync(process.env.CC || "cc", ["-O2", "-pthread", "-o", linkFloor, LINK_FLOOR_C], {
+      stdio: ["ignore", 2, 2],
+    });
+    if (cc.status !== 0) {
+      throw new Error(
+        `building ${LINK_FLOOR_C} failed: install a C compiler (cc, or set CC), or pass --tool`,
+      );
+    }
+  }
+
   const loadStart = os.loadavg()[0];
   const revStart = siloRevision();
   const machine = {
@@ -376,7 +424,7 @@ async function main(argv: string[]): Promise<number> {
       const tools: Tool[] = [];
       const add = (t: Omit<Tool, "cacheWarm" | "installed" | "project"> & { project?: string }) => {
         const project = t.project ?? path.join(base, t.id.replace(/[^a-z0-9]+/gi, "-"));
-        if (t.id !== "cp -al") copyFixture(fixture, project, reg);
+        if (!FLOORS.includes(t.id)) copyFixture(fixture, project, reg);
         tools.push({ ...t, project, cacheWarm: false, installed: false });
       };
       const siloArgs = (store: string) => [
@@ -487,6 +535,25 @@ async function main(argv: string[]): Promise<number> {
         argv: ["cp", "-al", floorSrc, floorDst],
         env: {},
       });
+      const linkFloorList = path.join(base, "link-floor.list");
+      const linkFloorDst = path.join(base, "link-floor-dst");
+      if (linkFloor) {
+        add({
+          id: LINK_FLOOR,
+          peer: false,
+          scenarios: ["hot"],
+          project: base,
+          caches: [],
+          argv: [
+            linkFloor,
+            String(floorThreads),
+            path.join(siloDenoStore, "v1", "files"),
+            linkFloorList,
+            linkFloorDst,
+          ],
+          env: {},
+        });
+      }
       const active = tools.filter((t) => !values.tool || values.tool.includes(t.id));
       for (const t of active) {
         const shown = t.argv.map((
@@ -506,11 +573,16 @@ async function main(argv: string[]): Promise<number> {
         t.cacheWarm = t.installed = true;
       };
       const silo = active.find((t) => t.id === "silo (deno)");
+      // The floors start from silo's finished tree (on Deno: its store is the one the link floor names).
+      const finishedTree = async (why: string) => {
+        const from = silo ?? tools[0];
+        if (!from.installed) await installUntimed(from, why);
+        return from;
+      };
       const floorReady = async () => {
         if (fs.existsSync(floorSrc)) return;
         // The floor copies silo's finished tree: every node_modules folder, hardlinked, in place.
-        const from = silo ?? tools[0];
-        if (!from.installed) await installUntimed(from, "tree for the cp -al floor");
+        const from = await finishedTree("tree for the cp -al floor");
         for (const dir of nodeModulesDirs(from.project)) {
           const dest = path.join(floorSrc, path.relative(from.project, dir));
           fs.mkdirSync(path.dirname(dest), { recursive: true });
@@ -531,6 +603,17 @@ async function main(argv: string[]): Promise<number> {
             if (t.id === "cp -al") {
               await floorReady();
               rmrf(floorDst);
+            } else if (t.id === LINK_FLOOR) {
+              if (!fs.existsSync(linkFloorList)) {
+                const from = await finishedTree("tree for the link floor");
+                const n = writeLinkFloorList(
+                  from.project,
+                  path.join(from.caches[0], "v1", "files"),
+                  linkFloorList,
+                );
+                log(`  [${fixture.name}] ${LINK_FLOOR}: ${n} calls to replay on ${floorThreads} threads`);
+              }
+              rmrf(linkFloorDst);
             } else if (scenario === "cold") {
               for (const c of t.caches) rmrf(c);
               removeNodeModules(t.project);
@@ -622,6 +705,8 @@ async function main(argv: string[]): Promise<number> {
       for (const r of rows) {
         const tool = r.tool === "cp -al"
           ? "cp -al (floor)"
+          : r.tool === LINK_FLOOR
+          ? `link floor (C, ${floorThreads} threads)`
           : r.tool === "npm ci" && scenario === "noop"
           ? "npm ci (always wipes)"
           : r.tool;
@@ -642,7 +727,9 @@ async function main(argv: string[]): Promise<number> {
     "Every copy also has `.npmrc` and `bunfig.toml` pointing at $REGISTRY; a `packageManager` field is removed.",
     "cold: the tool's caches above are deleted and node_modules removed before each run; hot: node_modules removed, " +
       "caches kept; noop: node_modules as the tool's previous run left it. `cp -al` copies silo's finished tree " +
-      "(every node_modules folder) as the floor of a hardlinked restore. Peak RSS: GNU time %M (largest process " +
+      "(every node_modules folder) as the floor of a hardlinked restore; the link floor (bench/link_floor.c) " +
+      "replays only the calls silo's default hot install must make for that tree (mkdir, statx of each store " +
+      "file, link, symlink) on every core, with no runtime around them. Peak RSS: GNU time %M (largest process " +
       "of the tree), else summed /proc VmRSS samples.",
   );
   for (const n of notes) lines.push(`- ${n}`);
