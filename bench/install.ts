@@ -387,7 +387,7 @@ async function main(argv: string[]): Promise<number> {
     });
     if (cc.status !== 0) {
       throw new Error(
-        `building ${LINK_FLOOR_C} failed: install a C compiler (cc, or set CC), or pass --tool`,
+        `building ${LINK_FLOOR_C} failed: install a C compiler (cc, or set CC), or name the tools to time with --tool`,
       );
     }
   }
