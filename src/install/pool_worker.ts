@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { importerFromSpec } from "../link/mod.ts";
-import type { FileImporter } from "../link/mod.ts";
+import { type FileImporter, importerFromSpec } from "../link/mod.ts";
 import { StoreLayout } from "../store/layout.ts";
 import { packFiles, unpackFiles } from "../store/packed_files.ts";
 import { filesPassFastPath } from "../store/verifier.ts";
